@@ -1,0 +1,69 @@
+"""All configuration of the project, in one place.
+
+Every value can be overridden by an environment variable with the prefix
+``QA_`` (for example ``QA_RRF_K=30``) or by a command-line flag where one exists.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+Mode = Literal["hybrid", "bm25", "dense"]
+MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "zhqa"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    # --- where things live -------------------------------------------------
+    corpus_path: Path = REPO_ROOT / "corpus"
+    index_dir: Path = REPO_ROOT / ".index" / "seed"
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # --- embedding model ---------------------------------------------------
+    model_name: str = "multilingual-e5-small"
+    embed_batch_size: int = 16
+    max_seq_length: int = 512
+    torch_threads: int = 0  # 0: leave torch's default (one per core)
+
+    # --- passages ----------------------------------------------------------
+    min_passage_chars: int = 100
+    target_passage_chars: int = 200
+    max_passage_chars: int = 400
+    overlap_max_chars: int = 120  # a sentence longer than this is not repeated as overlap
+    passage_context: Literal["title", "none"] = "title"  # what is prefixed when embedding
+
+    # --- retrieval ---------------------------------------------------------
+    default_k: int = 5
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    rrf_weight_bm25: float = 1.0
+    rrf_weight_dense: float = 1.0
+    hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+
+    # --- service -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = 512
+    max_k: int = 50
+    max_body_bytes: int = 16_384
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
