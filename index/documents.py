@@ -1,0 +1,180 @@
+"""Load a corpus: a folder of .txt/.md articles, or a .jsonl file of records.
+
+A folder article may have a sidecar ``<stem>.meta.json`` with ``title``,
+``source``, ``date`` and ``author`` (see corpus/README.md). A JSONL record is
+``{"id", "title", "text"}`` plus any of those optional fields. ``README`` files
+in a corpus folder describe it and are not articles. Problems with
+one file or line are collected and reported; they never stop the others.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.cleaning import clean_article
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+META_SUFFIX = ".meta.json"
+METADATA_FIELDS = ("title", "source", "date", "author")
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    title: str
+    text: str  # the cleaned text: citation offsets point into it
+    source: str = ""
+    date: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+
+class CorpusError(ValueError):
+    """The corpus path itself cannot be used (missing, wrong kind, nothing loadable)."""
+
+
+def load_corpus(path: Path) -> LoadResult:
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"corpus not found: {path}")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+    elif path.suffix in (".jsonl", *ARTICLE_SUFFIXES):
+        files = [path]
+        path = path.parent
+    else:
+        raise CorpusError(f"corpus must be a folder of .txt/.md files or a .jsonl file: {path}")
+    result = LoadResult()
+    first_seen: dict[str, str] = {}
+    for file in files:
+        for doc, where in _load_file(file, path, result):
+            if doc.doc_id in first_seen:
+                result.problems.append(LoadProblem(
+                    str(file), where,
+                    f"duplicate document id {doc.doc_id!r} (first in {first_seen[doc.doc_id]}); skipped",
+                ))
+                continue
+            first_seen[doc.doc_id] = str(file)
+            result.documents.append(doc)
+    if not result.documents:
+        details = "; ".join(str(p) for p in result.problems[:5]) or "no .txt, .md or .jsonl files"
+        raise CorpusError(f"no documents could be loaded from {path} ({details})")
+    return result
+
+
+def _load_file(file: Path, root: Path, result: LoadResult) -> list[tuple[Document, int | None]]:
+    if file.suffix == ".jsonl":
+        return _load_jsonl(file, result)
+    if file.suffix in ARTICLE_SUFFIXES and file.stem.upper() != "README":
+        doc = _load_article(file, file.relative_to(root).with_suffix("").as_posix(), result)
+        return [(doc, None)] if doc else []
+    return []
+
+
+def _read_utf8(path: Path, result: LoadResult) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result.problems.append(LoadProblem(str(path), None, f"cannot be read ({exc.strerror})"))
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        result.problems.append(
+            LoadProblem(
+                str(path), line,
+                f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); convert it, e.g. iconv -f GBK -t UTF-8",
+            )
+        )
+        return None
+
+
+def _read_metadata(article: Path, result: LoadResult) -> dict[str, str]:
+    sidecar = article.with_name(article.stem + META_SUFFIX)
+    if not sidecar.is_file():
+        return {}
+    text = _read_utf8(sidecar, result)
+    if text is None:
+        return {}
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        result.problems.append(LoadProblem(str(sidecar), exc.lineno, f"invalid JSON ({exc.msg}); metadata ignored"))
+        return {}
+    if not isinstance(meta, dict):
+        result.problems.append(LoadProblem(str(sidecar), 1, "must be a JSON object; metadata ignored"))
+        return {}
+    return {k: str(meta[k]).strip() for k in METADATA_FIELDS if meta.get(k) is not None}
+
+
+def _load_article(path: Path, doc_id: str, result: LoadResult) -> Document | None:
+    raw = _read_utf8(path, result)
+    if raw is None:
+        return None
+    text = clean_article(raw)
+    if not text:
+        result.problems.append(LoadProblem(str(path), None, "empty after cleaning; skipped"))
+        return None
+    meta = _read_metadata(path, result)
+    title = meta.pop("title", "") or text.split("\n", 1)[0][:80]
+    return Document(doc_id=doc_id, title=title, text=text, **meta)
+
+
+def _load_jsonl(path: Path, result: LoadResult) -> list[tuple[Document, int | None]]:
+    raw = _read_utf8(path, result)
+    if raw is None:
+        return []
+    loaded = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if line.strip():
+            doc = _parse_record(line, path, number, result)
+            if doc is not None:
+                loaded.append((doc, number))
+    return loaded
+
+
+def _parse_record(line: str, path: Path, number: int, result: LoadResult) -> Document | None:
+    def problem(message: str) -> None:
+        result.problems.append(LoadProblem(str(path), number, message))
+
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        problem(f"invalid JSON ({exc.msg}); line skipped")
+        return None
+    if not isinstance(record, dict):
+        problem("a record must be a JSON object; line skipped")
+        return None
+    doc_id, text = record.get("id"), record.get("text")
+    if not isinstance(doc_id, str | int) or isinstance(doc_id, bool) or str(doc_id).strip() == "":
+        problem('missing or invalid "id"; line skipped')
+        return None
+    if not isinstance(text, str):
+        problem('missing or non-string "text"; line skipped')
+        return None
+    cleaned = clean_article(text)
+    if not cleaned:
+        problem(f"record {doc_id!r} has empty text; skipped")
+        return None
+    meta = {k: str(record[k]).strip() for k in METADATA_FIELDS if record.get(k) is not None}
+    title = meta.pop("title", "") or cleaned.split("\n", 1)[0][:80]
+    return Document(doc_id=str(doc_id), title=title, text=cleaned, **meta)

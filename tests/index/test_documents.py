@@ -1,0 +1,80 @@
+"""Loading a corpus from folders and JSONL, with problems reported by file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.documents import CorpusError, load_corpus
+from index.settings import REPO_ROOT
+
+
+def test_bundled_corpus_loads_with_metadata():
+    result = load_corpus(REPO_ROOT / "corpus")
+    assert result.problems == []
+    ids = [d.doc_id for d in result.documents]
+    assert ids == sorted(ids) and len(ids) == 5 and "README" not in ids
+    city = next(d for d in result.documents if d.doc_id == "003_aa809658476baa4e")
+    assert city.title == "招商引资，嘉兴绘就“一路繁花”"
+    assert city.date == "2025-01-06" and city.source == "嘉兴市投资促进中心"
+
+
+def test_folder_problems_are_reported_and_do_not_stop_others(tmp_path: Path):
+    (tmp_path / "good.txt").write_text("嘉兴是一座城市。", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text("\n  \n", encoding="utf-8")
+    (tmp_path / "gbk.txt").write_bytes("第一行\n嘉兴".encode("gbk"))
+    (tmp_path / "good.meta.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("ignored", encoding="utf-8")
+    result = load_corpus(tmp_path)
+    assert [d.doc_id for d in result.documents] == ["good"]
+    assert result.documents[0].title == "嘉兴是一座城市。"  # metadata broken: first line
+    messages = {Path(p.path).name: str(p) for p in result.problems}
+    assert "empty after cleaning" in messages["empty.txt"]
+    assert "not valid UTF-8" in messages["gbk.txt"] and "gbk.txt:1" in messages["gbk.txt"]
+    assert "invalid JSON" in messages["good.meta.json"]
+
+
+def test_nested_folders_give_path_ids(tmp_path: Path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.md").write_text("# 标题\n正文。", encoding="utf-8")
+    (tmp_path / "x.txt").write_text("另一篇。", encoding="utf-8")
+    assert sorted(d.doc_id for d in load_corpus(tmp_path).documents) == ["a/x", "x"]
+
+
+def test_jsonl_records_and_malformed_lines(tmp_path: Path):
+    lines = [
+        json.dumps({"id": "d1", "title": "T1", "text": "第一篇文章。", "date": "2024"}, ensure_ascii=False),
+        "{broken",
+        json.dumps({"id": "d2"}),
+        json.dumps(["not", "an", "object"]),
+        "",
+        json.dumps({"id": "d1", "text": "重复的编号。"}, ensure_ascii=False),
+        json.dumps({"id": 7, "text": "数字编号。"}, ensure_ascii=False),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = load_corpus(path)
+    assert [(d.doc_id, d.title) for d in result.documents] == [("d1", "T1"), ("7", "数字编号。")]
+    assert result.documents[0].date == "2024"
+    by_line = {p.line: p.message for p in result.problems}
+    assert set(by_line) == {2, 3, 4, 6}
+    assert "invalid JSON" in by_line[2] and '"text"' in by_line[3] and "duplicate" in by_line[6]
+
+
+def test_cmrc_passages_load_with_record_ids():
+    path = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018_dev" / "passages.jsonl"
+    result = load_corpus(path)
+    assert len(result.documents) == 848 and result.problems == []
+    assert result.documents[0].doc_id == "DEV_0" and result.documents[0].title == "战国无双3"
+
+
+def test_unusable_corpus_paths_raise_clear_errors(tmp_path: Path):
+    with pytest.raises(CorpusError, match="not found"):
+        load_corpus(tmp_path / "missing")
+    with pytest.raises(CorpusError, match="no documents"):
+        load_corpus(tmp_path)
+    (tmp_path / "x.pdf").write_text("x")
+    with pytest.raises(CorpusError, match="folder of .txt/.md"):
+        load_corpus(tmp_path / "x.pdf")
