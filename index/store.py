@@ -1,0 +1,182 @@
+"""The index directory: documents, passages, FAISS and BM25 indexes, and manifest.json.
+
+It is written into a temporary sibling directory and renamed into place, so a
+crash never leaves a half-written index where the service looks. Loading
+checks the manifest (format, model, every file's size and checksum) and says
+what is wrong and how to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from index.chunking import Passage
+from index.dense import DenseIndex
+from index.documents import Document
+from index.lexical import LexicalIndex
+from index.model_convert import sha256_file
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents.jsonl"
+PASSAGES = "passages.jsonl"
+DENSE = "dense.faiss"
+LEXICAL = "bm25"
+
+
+class IndexLoadError(RuntimeError):
+    """The index directory is missing, stale or damaged; the message says how to rebuild."""
+
+    def __init__(self, index_dir: Path, problem: str) -> None:
+        self.problem = problem
+        super().__init__(
+            f"index at {index_dir} {problem}; rebuild it with: qa index --index-dir {index_dir}"
+        )
+
+
+@dataclass
+class LoadedIndex:
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    passages: list[Passage]
+    dense: DenseIndex
+    lexical: LexicalIndex
+
+
+def corpus_fingerprint(documents: list[Document]) -> str:
+    digest = hashlib.sha256()
+    for doc in documents:
+        digest.update(doc.doc_id.encode() + b"\0" + doc.text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _file_table(root: Path) -> dict[str, dict[str, Any]]:
+    return {
+        path.relative_to(root).as_posix(): {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a fresh staging directory; on success it replaces `target`, on error it vanishes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    retired = None
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old-{time.time_ns()}")
+        target.rename(retired)
+    staging.rename(target)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_index(
+    index_dir: Path,
+    documents: list[Document],
+    passages: list[Passage],
+    dense: DenseIndex,
+    lexical: LexicalIndex,
+    manifest_fields: dict[str, Any],
+) -> dict[str, Any]:
+    with atomic_directory(index_dir) as staging:
+        _write_jsonl(staging / DOCUMENTS, [asdict(doc) for doc in documents])
+        _write_jsonl(
+            staging / PASSAGES,
+            [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end} for p in passages],
+        )
+        dense.save(staging / DENSE)
+        lexical.save(staging / LEXICAL)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            **manifest_fields,
+            "corpus_fingerprint": corpus_fingerprint(documents),
+            "counts": {"documents": len(documents), "passages": len(passages)},
+            "dense_index": dense.kind,
+            "files": _file_table(staging),
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    index_dir = Path(index_dir)
+    path = index_dir / MANIFEST
+    if not index_dir.is_dir():
+        raise IndexLoadError(index_dir, "does not exist")
+    if not path.is_file():
+        raise IndexLoadError(index_dir, f"has no {MANIFEST} (it is not an index, or its build did not finish)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexLoadError(index_dir, f"has a corrupt {MANIFEST} ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise IndexLoadError(index_dir, f"has a corrupt {MANIFEST} (not a JSON object)")
+    return manifest
+
+
+def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any]) -> None:
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexLoadError(index_dir, f"has format version {version}; this program reads version {FORMAT_VERSION}")
+    built_with = manifest.get("model", {})
+    for key in ("name", "weights_sha256"):
+        if built_with.get(key) != model.get(key):
+            raise IndexLoadError(
+                index_dir,
+                f"was built with a different embedding model ({key} {built_with.get(key)!r}, "
+                f"now {model.get(key)!r})",
+            )
+    for name, expected in manifest.get("files", {}).items():
+        path = index_dir / name
+        if not path.is_file():
+            raise IndexLoadError(index_dir, f"is missing the file {name}")
+        if path.stat().st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
+            raise IndexLoadError(index_dir, f"has a corrupt file {name} (its checksum does not match)")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_index(index_dir: Path, model: dict[str, Any], ef_search: int = 128) -> LoadedIndex:
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    check_manifest(index_dir, manifest, model)
+    try:
+        documents = {row["doc_id"]: Document(**row) for row in _read_jsonl(index_dir / DOCUMENTS)}
+        passages = []
+        for row in _read_jsonl(index_dir / PASSAGES):
+            text = documents[row["doc_id"]].text[row["start"]:row["end"]]
+            passages.append(Passage(row["doc_id"], row["ordinal"], row["start"], row["end"], text))
+        dense = DenseIndex.load(index_dir / DENSE, ef_search)
+        lexical = LexicalIndex.load(index_dir / LEXICAL)
+    except Exception as exc:  # any parse failure of a checksummed file means a broken build
+        raise IndexLoadError(index_dir, f"could not be read ({type(exc).__name__}: {exc})") from exc
+    counts = manifest.get("counts", {})
+    if len(passages) != counts.get("passages") or len(dense) != len(passages):
+        raise IndexLoadError(index_dir, "has passage counts that disagree between its files")
+    return LoadedIndex(manifest, documents, passages, dense, lexical)

@@ -1,0 +1,86 @@
+"""The index directory: manifest checks on load, and atomic writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.search import Searcher
+from index.store import FORMAT_VERSION, MANIFEST, IndexLoadError, atomic_directory, read_manifest
+
+
+def test_manifest_records_what_built_the_index(seed_index_dir: Path, embedder, settings):
+    manifest = read_manifest(seed_index_dir)
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["model"]["name"] == settings.model_name
+    assert manifest["model"]["weights_sha256"] == embedder.fingerprint["weights_sha256"]
+    assert manifest["counts"]["documents"] == 5 and manifest["counts"]["passages"] > 50
+    assert manifest["chunking"]["max_chars"] == settings.max_passage_chars
+    assert len(manifest["corpus_fingerprint"]) == 64 and manifest["dense_index"] == "flat"
+    assert {"documents.jsonl", "passages.jsonl", "dense.faiss"} <= set(manifest["files"])
+
+
+def _open(index_dir: Path, settings, embedder) -> Searcher:
+    return Searcher.open(index_dir, settings, embedder)
+
+
+def test_missing_index_says_how_to_rebuild(tmp_path, settings, embedder):
+    with pytest.raises(IndexLoadError, match=r"does not exist; rebuild it with: qa index --index-dir"):
+        _open(tmp_path / "none", settings, embedder)
+    with pytest.raises(IndexLoadError, match="has no manifest.json"):
+        _open(tmp_path, settings, embedder)
+
+
+def test_missing_file_is_named(index_copy, settings, embedder):
+    (index_copy / "dense.faiss").unlink()
+    with pytest.raises(IndexLoadError, match="missing the file dense.faiss"):
+        _open(index_copy, settings, embedder)
+
+
+def test_corrupt_file_is_named(index_copy, settings, embedder):
+    path = index_copy / "passages.jsonl"
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexLoadError, match="corrupt file passages.jsonl"):
+        _open(index_copy, settings, embedder)
+
+
+def test_corrupt_manifest(index_copy, settings, embedder):
+    (index_copy / MANIFEST).write_text("{truncated")
+    with pytest.raises(IndexLoadError, match="corrupt manifest.json"):
+        _open(index_copy, settings, embedder)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("format_version", 999, "format version 999"),
+    ("model", {"name": "other-model", "weights_sha256": "x"}, "different embedding model"),
+])
+def test_stale_manifest(index_copy, settings, embedder, field, value, message):
+    manifest = json.loads((index_copy / MANIFEST).read_text())
+    manifest[field] = value
+    (index_copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexLoadError, match=message):
+        _open(index_copy, settings, embedder)
+
+
+def test_failed_build_leaves_the_old_index_untouched(tmp_path: Path):
+    target = tmp_path / "idx"
+    with atomic_directory(target) as staging:
+        (staging / "v").write_text("1")
+    with pytest.raises(RuntimeError), atomic_directory(target) as staging:
+        (staging / "v").write_text("2")
+        raise RuntimeError("crash mid-build")
+    assert (target / "v").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]  # no staging left behind
+
+
+def test_successful_build_replaces_the_old_index(tmp_path: Path):
+    target = tmp_path / "idx"
+    for version in ("1", "2"):
+        with atomic_directory(target) as staging:
+            (staging / "v").write_text(version)
+    assert (target / "v").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
