@@ -1,0 +1,36 @@
+# The README's two commands: `make run` and `make test`. Both set up everything on a fresh machine.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+INDEX   := .index/seed/manifest.json
+SAMPLE  := 嘉兴高新区2025年规上工业企业研发经费预计达到多少？
+
+.PHONY: help setup run index test lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the project (torch pinned to the local CPU build)
+
+$(INDEX): $(STAMP) $(wildcard corpus/*) $(wildcard index/*.py)
+	$(BIN)/qa index
+
+index: $(INDEX)  ## convert the model (once) and build the index of corpus/
+
+run: $(INDEX)  ## set up, build the index and run a sample search
+	$(BIN)/qa search "$(SAMPLE)"
+
+test: $(STAMP)  ## run the whole test suite (needs no set-up beforehand)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+clean:  ## remove the virtualenv and built indexes (the model cache stays)
+	rm -rf $(VENV) .index

@@ -1,0 +1,230 @@
+"""The `qa` command: build an index, search it, serve it, evaluate it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from index.settings import MODES, REPO_ROOT, Settings, get_settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """An error to print as one line, without a traceback."""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def default_index_dir(corpus: Path, settings: Settings) -> Path:
+    """The seed corpus uses settings.index_dir; any other corpus gets its own folder beside it,
+    so indexing a second corpus never replaces the first."""
+    if corpus.resolve() == settings.corpus_path.resolve():
+        return settings.index_dir
+    name = corpus.name if corpus.is_dir() else f"{corpus.parent.name}-{corpus.stem}"
+    return settings.index_dir.parent / name
+
+
+# --- qa index --------------------------------------------------------------
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.build import build_index
+    from index.embedder import load_embedder
+
+    corpus = Path(args.corpus) if args.corpus else settings.corpus_path
+    index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(corpus, settings)
+    embedder = load_embedder(settings, log=log)
+    log(f"Indexing {corpus} into {index_dir} ...")
+    report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
+    for problem in report.problems:
+        log(f"warning: {problem}")
+    stages = ", ".join(f"{name} {sec:.2f} s" for name, sec in report.seconds.items() if name != "total")
+    log(
+        f"Indexed {report.documents} documents, {report.passages} passages in "
+        f"{report.seconds['total']:.1f} s ({report.passages_per_second:.1f} passages/s; {stages}).\n"
+        f"Index: {index_dir}"
+        + ("" if index_dir == settings.index_dir else f"\nSearch it with: qa search QUESTION --index-dir {index_dir}")
+    )
+    return EXIT_OK
+
+
+# --- qa search -------------------------------------------------------------
+
+def _highlight(text: str, start: int, end: int, tty: bool) -> str:
+    before, marked, after = text[:start], text[start:end], text[end:]
+    return f"{before}\033[1;4m{marked}\033[0m{after}" if tty else f"{before}【{marked}】{after}"
+
+
+def print_readable(response: dict, tty: bool) -> None:
+    results = response["results"]
+    print(f"{response['query']}  ({response['mode']}, {len(results)} results, {response['took_ms']:.0f} ms)")
+    if not results:
+        print("No passage matched.")
+    for r in results:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in r["scores"].items() if v is not None)
+        print(f"\n{r['rank']}. {r['title']}")
+        print(f"   [{r['doc_id']} {r['start']}-{r['end']}]  score {r['score']:.4f} ({scores})")
+        evidence = r["evidence"]
+        text = _highlight(r["text"], evidence["start"] - r["start"], evidence["end"] - r["start"], tty)
+        print("   " + text.replace("\n", "\n   "))
+
+
+def _read_queries(path: Path) -> list[tuple[int, dict | str]]:
+    """(line number, record or error message) for each non-blank line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read queries file {path}: {exc}") from exc
+    rows: list[tuple[int, dict | str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rows.append((number, f"invalid JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict) or "question" not in record:
+            rows.append((number, 'expected an object with "id" and "question"'))
+            continue
+        rows.append((number, record))
+    return rows
+
+
+def _search_batch(searcher, path: Path, k: int, mode: str) -> int:
+    from index.query import QueryError
+
+    failures = 0
+    for number, row in _read_queries(path):
+        if isinstance(row, str):
+            log(f"{path}:{number}: {row}")
+            out = {"id": None, "question": None, "results": [], "error": {"code": "invalid_line", "message": row}}
+            failures += 1
+        else:
+            out = {"id": row.get("id"), "question": row["question"]}
+            try:
+                out["results"] = searcher.search(row["question"], k, mode).to_dict()["results"]
+            except QueryError as exc:
+                log(f"{path}:{number}: {exc.message}")
+                out.update(results=[], error={"code": exc.code, "message": exc.message})
+                failures += 1
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    if failures:
+        log(f"{failures} queries could not be searched (see above)")
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from index.query import validate_request
+    from index.search import Searcher
+    from index.store import read_manifest
+
+    if (args.question is None) == (args.queries is None):
+        raise CliError("give either a QUESTION or --queries FILE.jsonl")
+    # Fail fast, before the model loads: the request and the index folder can be checked now.
+    validate_request(args.question if args.question is not None else "-", args.k, args.mode, settings)
+    index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
+    read_manifest(index_dir)
+    searcher = Searcher.open(index_dir, settings, log=log)
+    if args.queries:
+        return _search_batch(searcher, Path(args.queries), args.k, args.mode)
+    response = searcher.search(args.question, args.k, args.mode).to_dict()
+    if args.json:
+        print(json.dumps(response, ensure_ascii=False))
+    else:
+        print_readable(response, sys.stdout.isatty())
+    return EXIT_OK
+
+
+# --- the parser ------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Retrieval Q&A over Chinese articles: ask a question, get the passages "
+        "that answer it, each cited to its article and character range.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    rel = lambda p: p.relative_to(REPO_ROOT) if p.is_relative_to(REPO_ROOT) else p  # noqa: E731
+
+    p = sub.add_parser("index", help="build the search index from a corpus",
+                       description="Clean, split, embed and index a corpus (a folder of .txt/.md "
+                       "articles or a .jsonl file of {id, title, text} records).")
+    p.add_argument("--corpus", metavar="PATH",
+                   help=f"corpus folder or .jsonl file (default: {rel(settings.corpus_path)})")
+    p.add_argument("--index-dir", metavar="DIR", help=f"where to write the index (default: {rel(settings.index_dir)} "
+                   "for the bundled corpus, a sibling folder named after any other corpus)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("search", help="search the index",
+                       description="Search with a question, or a batch of questions from a JSONL file.")
+    p.add_argument("question", nargs="?", metavar="QUESTION", help="the question, in Chinese")
+    p.add_argument("--queries", metavar="FILE.jsonl",
+                   help='batch: lines of {"id", "question"}; prints one JSON line each')
+    p.add_argument("-k", type=_positive_int, default=settings.default_k,
+                   help=f"results to return (default {settings.default_k}, at most {settings.max_k})")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retriever: hybrid (default), bm25 or dense")
+    p.add_argument("--index-dir", metavar="DIR", help=f"index to search (default: {rel(settings.index_dir)})")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
+    p.set_defaults(handler=cmd_search)
+
+    for register in _extra_commands():
+        register(sub, settings)
+    return parser
+
+
+def _extra_commands() -> list[Callable]:
+    """Commands that live with their own packages (serve, eval, bench) register themselves here."""
+    registrars: list[Callable] = []
+    for module_name in ("service.serve_cli", "eval.cli"):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        registrars.append(module.register)
+    return registrars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from index.documents import CorpusError
+    from index.model_convert import ModelConversionError
+    from index.query import QueryError
+    from index.store import IndexLoadError
+
+    settings = get_settings()
+    args = build_parser(settings).parse_args(argv)
+    try:
+        return args.handler(args, settings)
+    except QueryError as exc:
+        log(f"qa: error: {exc.message}")
+    except (CliError, CorpusError, IndexLoadError, ModelConversionError) as exc:
+        log(f"qa: error: {exc}")
+    except KeyboardInterrupt:
+        log("qa: interrupted")
+        return 130
+    except BrokenPipeError:  # e.g. `qa search ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return EXIT_OK
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The `qa` command line, run as a user runs it: a subprocess of the installed entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+QA = [str(Path(sys.executable).with_name("qa"))]
+
+
+def qa(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*QA, *args], capture_output=True, text=True, input=stdin, timeout=600)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert fragment in proc.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["search"]])
+def test_every_command_has_help(command):
+    proc = qa(*command, "--help")
+    assert proc.returncode == 0 and "usage: qa" in proc.stdout
+
+
+def test_search_json(seed_index_dir):
+    proc = qa("search", "嘉兴经开区党委书记是谁", "-k", "3", "--json", "--index-dir", str(seed_index_dir))
+    assert proc.returncode == 0, proc.stderr
+    response = json.loads(proc.stdout)
+    assert response["mode"] == "hybrid" and response["k"] == 3 and len(response["results"]) == 3
+    assert "章澜" in response["results"][0]["text"]
+
+
+def test_search_readable_marks_evidence(seed_index_dir):
+    proc = qa("search", "嘉兴高新区2025年规上工业企业研发经费预计达到多少？", "-k", "1",
+              "--index-dir", str(seed_index_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "【2025年，嘉兴高新区规模以上工业企业研发经费预计达24.33亿元" in proc.stdout
+    assert "[000_ad648a2326587a1a " in proc.stdout
+
+
+def test_batch_queries_in_input_order_with_bad_lines_reported(seed_index_dir, tmp_path):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join([
+        json.dumps({"id": "a", "question": "嘉兴经开区党委书记是谁"}, ensure_ascii=False),
+        "{oops",
+        json.dumps({"id": "b", "question": ""}),
+        json.dumps({"id": "c", "question": "嘉兴科技城2003年财政总收入"}, ensure_ascii=False),
+    ]), encoding="utf-8")
+    proc = qa("search", "--queries", str(queries), "-k", "2", "--mode", "bm25", "--index-dir", str(seed_index_dir))
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", None, "b", "c"]
+    assert len(lines[0]["results"]) == 2 and "8043万元" in lines[3]["results"][0]["text"]
+    assert lines[2]["error"]["code"] == "empty_question"
+    assert proc.returncode == 1 and f"{queries}:2: invalid JSON" in proc.stderr
+
+
+def test_index_command_builds_and_reports(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("嘉兴是浙江省的一个城市。南湖是嘉兴的名胜。", encoding="utf-8")
+    (corpus / "broken.txt").write_bytes(b"\xff\xfe\x00bad")
+    index_dir = tmp_path / "idx"
+    proc = qa("index", "--corpus", str(corpus), "--index-dir", str(index_dir), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "Indexed 1 documents, 1 passages" in proc.stderr
+    assert "warning: " in proc.stderr and "broken.txt" in proc.stderr
+    assert (index_dir / "manifest.json").is_file()
+    search = qa("search", "南湖", "--json", "--index-dir", str(index_dir))
+    assert json.loads(search.stdout)["results"][0]["doc_id"] == "a"
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["search", "问题", "--index-dir", "/nonexistent/idx"], "qa: error: index at /nonexistent/idx does not exist"),
+    (["search", ""], "qa: error: the question is empty"),
+    (["search", "问题", "-k", "0"], "must be at least 1"),
+    (["search", "问题", "-k", "abc"], "expected a whole number"),
+    (["search", "问题", "--mode", "fuzzy"], "invalid choice"),
+    (["search"], "give either a QUESTION or --queries"),
+    (["index", "--corpus", "/nonexistent/corpus", "--index-dir", "/tmp/x"], "qa: error: corpus not found"),
+])
+def test_bad_arguments_give_one_line_errors(seed_index_dir, args, fragment):
+    if "--index-dir" not in args and args[0] == "search":
+        args = [*args, "--index-dir", str(seed_index_dir)]
+    assert_one_line_error(qa(*args), fragment)
+
+
+def test_k_over_the_limit(seed_index_dir):
+    assert_one_line_error(qa("search", "问题", "-k", "51", "--index-dir", str(seed_index_dir)),
+                          "k must be from 1 to 50")
