@@ -5,7 +5,10 @@ STAMP   := $(VENV)/.installed
 INDEX   := .index/seed/manifest.json
 SAMPLE  := 嘉兴高新区2025年规上工业企业研发经费预计达到多少？
 
-.PHONY: help setup run index test lint clean
+# Debian's chromium for the Playwright tests, and a CJK font so pages render Chinese.
+BROWSER := /usr/bin/chromium /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+
+.PHONY: help setup browser run index test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,10 +26,16 @@ $(INDEX): $(STAMP) $(wildcard corpus/*) $(wildcard index/*.py)
 
 index: $(INDEX)  ## convert the model (once) and build the index of corpus/
 
-run: $(INDEX)  ## set up, build the index and run a sample search
-	$(BIN)/qa search "$(SAMPLE)"
+run: $(INDEX)  ## set up, build the index, run a sample search, then serve on http://127.0.0.1:8000
+	$(BIN)/qa search "$(SAMPLE)" -k 1
+	$(BIN)/qa serve
 
-test: $(STAMP)  ## run the whole test suite (needs no set-up beforehand)
+$(BROWSER) &:
+	apt-get update -q && apt-get install -y -q chromium fonts-wqy-zenhei
+
+browser: $(BROWSER)  ## Debian's chromium (and a CJK font) for the browser tests; needs root
+
+test: $(STAMP) $(BROWSER)  ## run the whole test suite (needs no set-up beforehand)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## ruff

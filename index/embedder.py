@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,16 @@ class Embedder:
         self.model.max_seq_length = max_seq_length
         self.dim = int(self.model.get_embedding_dimension())
         self.fingerprint = model_fingerprint(self.model_dir)
+        # The fast tokenizer inside is not safe to call from two threads at once ("Already
+        # borrowed"); concurrent requests wait for each other only for the model call.
+        self._lock = threading.Lock()
 
     def _encode(self, texts: list[str], prompt_name: str, progress: bool) -> np.ndarray:
-        vectors = self.model.encode(
-            texts, prompt_name=prompt_name, batch_size=self.batch_size,
-            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress,
-        )
+        with self._lock:
+            vectors = self.model.encode(
+                texts, prompt_name=prompt_name, batch_size=self.batch_size,
+                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:

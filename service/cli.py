@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
+from service.serve_cli import register as register_serve
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -184,23 +185,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
 
-    for register in _extra_commands():
+    for register in (register_serve,):
         register(sub, settings)
     return parser
-
-
-def _extra_commands() -> list[Callable]:
-    """Commands that live with their own packages (serve, eval, bench) register themselves here."""
-    registrars: list[Callable] = []
-    for module_name in ("service.serve_cli", "eval.cli"):
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        registrars.append(module.register)
-    return registrars
 
 
 def main(argv: Sequence[str] | None = None) -> int:

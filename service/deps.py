@@ -1,0 +1,11 @@
+"""What routes get from the running app."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from index.search import Searcher
+
+
+def get_searcher(request: Request) -> Searcher:
+    return request.app.state.searcher

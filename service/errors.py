@@ -1,0 +1,92 @@
+"""Every error the API returns has the shape {"error": {"code", "message"}}, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from index.query import QueryError
+from index.settings import Settings
+
+logger = logging.getLogger("zhqa.service")
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _field_error(error: dict, settings: Settings) -> tuple[int, str, str]:
+    """Turn one pydantic validation error into (status, code, message) a user can act on."""
+    kind, location = error.get("type", ""), [str(part) for part in error.get("loc", ())]
+    field = location[-1] if len(location) > 1 else ""
+    if kind == "json_invalid":
+        return 400, "invalid_json", "the request body is not valid JSON"
+    if field == "k":
+        return 422, "invalid_k", f"k must be a whole number from 1 to {settings.max_k}"
+    if field == "mode":
+        return 422, "invalid_mode", "mode must be one of hybrid, bm25, dense"
+    if field == "q" and kind == "missing":
+        return 422, "empty_question", "the question is missing; send it as q"
+    if field == "q":
+        return 422, "invalid_question", "the question q must be a string"
+    if location == ["body"]:
+        if kind == "missing":
+            return 422, "missing_body", 'send a JSON object like {"q": "问题", "k": 5, "mode": "hybrid"}'
+        return 422, "invalid_body", 'the body must be a JSON object like {"q": "问题", "k": 5}'
+    return 422, "invalid_request", f"{'.'.join(location) or 'request'}: {error.get('msg', 'invalid value')}"
+
+
+def install_error_handlers(app: FastAPI, settings: Settings) -> None:
+    @app.exception_handler(QueryError)
+    async def query_error(_: Request, exc: QueryError) -> JSONResponse:
+        return error_response(422, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        return error_response(*_field_error(errors[0] if errors else {}, settings))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error")
+        return error_response(500, "internal_error", "the server failed to answer; the error has been logged")
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: refuse request bodies over `limit` bytes with 413, even when chunked."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"the request body is over {self.limit} bytes"
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await error_response(413, "body_too_large", too_large)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # the app's HTTP error handler turns this into JSON
+                raise StarletteHTTPException(413, too_large)
+            return message
+
+        await self.app(scope, counting_receive, send)

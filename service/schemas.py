@@ -1,0 +1,88 @@
+"""Response shapes, for the OpenAPI docs at /docs. The search payload itself comes from
+index.search.SearchResponse.to_dict(), the same one `qa search --json` prints."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from index.settings import Mode
+
+
+class SearchRequest(BaseModel):
+    # Strict: in JSON a question is a string and k a whole number (true is not 1).
+    q: StrictStr = Field(description="the question, in Chinese", examples=["嘉兴经开区党委书记是谁"])
+    k: StrictInt | None = Field(None, description="how many passages to return, 1 to 50 (default 5)", examples=[5])
+    mode: Mode = Field("hybrid", description="hybrid (BM25 + dense, fused), bm25 or dense")
+
+    model_config = {"json_schema_extra": {"examples": [{"q": "嘉兴经开区党委书记是谁", "k": 5, "mode": "hybrid"}]}}
+
+
+class Evidence(BaseModel):
+    start: int
+    end: int
+    text: str
+
+
+class Scores(BaseModel):
+    bm25: float | None = Field(description="BM25 score, null when BM25 did not return the passage")
+    dense: float | None = Field(description="cosine similarity, null when dense retrieval did not return it")
+
+
+class Result(BaseModel):
+    rank: int
+    score: float = Field(description="fused RRF score in hybrid mode, else the retriever's own score")
+    doc_id: str
+    title: str
+    source: str
+    start: int = Field(description="offset of the passage in the document text (GET /api/documents/{doc_id})")
+    end: int
+    text: str = Field(description="the passage: document text[start:end]")
+    evidence: Evidence = Field(description="the sentence of the passage that best answers the question")
+    scores: Scores
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: Mode
+    k: int
+    took_ms: float
+    results: list[Result]
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    length: int = Field(description="characters in the stored text")
+    passages: int
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class DocumentText(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    text: str = Field(description="the stored text that citation offsets point into")
+
+
+class Health(BaseModel):
+    status: str
+    index_loaded: bool
+    documents: int
+    passages: int
+    model: str
+    dense_index: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    error: ErrorBody

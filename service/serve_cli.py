@@ -1,0 +1,51 @@
+"""`qa serve`: load the model and the index once, then serve the API and the search page."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from index.settings import Settings
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from index.build import build_index
+    from index.embedder import load_embedder
+    from index.search import Searcher
+    from index.store import MANIFEST
+    from service.app import create_app
+    from service.http_protocol import Utf8RequestLineProtocol
+
+    index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
+    embedder = load_embedder(settings, log=_log)
+    if not (index_dir / MANIFEST).is_file():
+        _log(f"No index at {index_dir}; building it from {settings.corpus_path} first ...")
+        build_index(settings.corpus_path, index_dir, settings, embedder, progress=True)
+    searcher = Searcher.open(index_dir, settings, embedder, log=_log)
+    searcher.search("预热")  # warm-up: the first model call is slower; users should not pay for it
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    app = create_app(searcher, settings)
+    counts = searcher.index.manifest["counts"]
+    _log(f"Serving {counts['documents']} documents, {counts['passages']} passages "
+         f"on http://{args.host}:{args.port}  (API docs: /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, http=Utf8RequestLineProtocol,
+                access_log=False, log_level="warning")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
+    p = sub.add_parser("serve", help="serve the JSON API and the web search box",
+                       description="Load the model and the index once (building the index of the "
+                       "bundled corpus first if there is none), then serve over HTTP.")
+    p.add_argument("--host", default=settings.host, help=f"address to listen on (default {settings.host})")
+    p.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port})")
+    p.add_argument("--index-dir", metavar="DIR", help="index to serve (default: the bundled corpus's)")
+    p.set_defaults(handler=cmd_serve)

@@ -1,0 +1,184 @@
+// The search page: talks only to the JSON API (/api/search, /api/documents/{id}).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const QUESTION_WORDS = /多少|什么|哪些|哪个|哪里|哪|是谁|谁|几|吗|呢|如何|怎么|是否|请问/g;
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", isError);
+}
+
+// Query words to highlight: stretches of 2+ characters shared by the question and the passage.
+function termMask(text, query) {
+  const q = query.replace(QUESTION_WORDS, " ").toLowerCase();
+  const lower = text.toLowerCase();
+  const mask = new Array(text.length).fill(false);
+  for (let i = 0; i < lower.length; i++) {
+    let len = 0;
+    while (i + len < lower.length && /[\p{L}\p{N}]/u.test(lower[i + len]) && q.includes(lower.slice(i, i + len + 1))) len++;
+    if (len >= 2) { for (let j = i; j < i + len; j++) mask[j] = true; i += len - 1; }
+  }
+  return mask;
+}
+
+// Append text[from, to) to `parent`, with query words in <b class="term">.
+function appendWithTerms(parent, text, terms, from, to) {
+  let i = from;
+  while (i < to) {
+    let j = i + 1;
+    while (j < to && terms[j] === terms[i]) j++;
+    const run = document.createTextNode(text.slice(i, j));
+    if (terms[i]) {
+      const b = document.createElement("b");
+      b.className = "term";
+      b.appendChild(run);
+      parent.appendChild(b);
+    } else {
+      parent.appendChild(run);
+    }
+    i = j;
+  }
+}
+
+// Render a passage: the evidence sentence [evStart, evEnd) in one <mark class="evidence">.
+function renderPassage(parent, text, evStart, evEnd, query) {
+  const terms = termMask(text, query);
+  const start = Math.max(0, Math.min(evStart, text.length));
+  const end = Math.max(start, Math.min(evEnd, text.length));
+  appendWithTerms(parent, text, terms, 0, start);
+  const mark = document.createElement("mark");
+  mark.className = "evidence";
+  appendWithTerms(mark, text, terms, start, end);
+  parent.appendChild(mark);
+  appendWithTerms(parent, text, terms, end, text.length);
+}
+
+function articleLink(result, query) {
+  const params = new URLSearchParams({ doc: result.doc_id, start: result.start, end: result.end, q: query });
+  return "/?" + params.toString();
+}
+
+// Dates are not part of a search result; the documents list has them (fetched once).
+let documentInfo = null;
+async function loadDocumentInfo() {
+  if (documentInfo === null) {
+    try {
+      const { documents } = await apiGet("/api/documents");
+      documentInfo = Object.fromEntries(documents.map((d) => [d.doc_id, d]));
+    } catch {
+      documentInfo = {};
+    }
+  }
+  return documentInfo;
+}
+
+function showResults(data, info) {
+  const list = $("results");
+  list.replaceChildren();
+  if (data.results.length === 0) {
+    setStatus("没有找到相关段落。请换个说法，或换用其他检索方式。");
+    return;
+  }
+  setStatus(`找到 ${data.results.length} 个段落（${data.took_ms.toFixed(0)} 毫秒）`);
+  for (const r of data.results) {
+    const li = document.createElement("li");
+    li.className = "result";
+    const h = document.createElement("h2");
+    h.textContent = `${r.rank}. ${r.title}`;
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    const cite = document.createElement("a");
+    cite.className = "cite";
+    cite.href = articleLink(r, data.query);
+    cite.textContent = `${r.doc_id} 第 ${r.start}–${r.end} 字`;
+    cite.title = "打开原文并定位到引用段落";
+    const date = document.createElement("span");
+    date.className = "date";
+    date.textContent = [info[r.doc_id] && info[r.doc_id].date, r.source].filter(Boolean).join(" · ");
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = `得分 ${r.score.toFixed(4)}`;
+    meta.append(cite, date, score);
+    const p = document.createElement("p");
+    p.className = "passage";
+    renderPassage(p, r.text, r.evidence.start - r.start, r.evidence.end - r.start, data.query);
+    const open = document.createElement("a");
+    open.href = cite.href;
+    open.className = "open";
+    open.textContent = "查看原文 →";
+    li.append(h, meta, p, open);
+    list.appendChild(li);
+  }
+}
+
+async function apiGet(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(body && body.error ? body.error.message : `服务器错误 ${response.status}`);
+  return body;
+}
+
+async function runSearch(query, mode) {
+  $("article").hidden = true;
+  $("results").hidden = false;
+  $("results").replaceChildren();
+  if (!query.trim()) { setStatus("请输入问题。"); return; }
+  setStatus("正在检索…");
+  document.body.setAttribute("aria-busy", "true");
+  try {
+    const [data, info] = await Promise.all([
+      apiGet(`/api/search?${new URLSearchParams({ q: query, mode })}`), loadDocumentInfo(),
+    ]);
+    showResults(data, info);
+  } catch (err) {
+    setStatus(`检索失败：${err.message}`, true);
+  } finally {
+    document.body.removeAttribute("aria-busy");
+  }
+}
+
+async function showArticle(docId, start, end, query) {
+  $("results").hidden = true;
+  $("article").hidden = false;
+  $("back").href = query ? "/?" + new URLSearchParams({ q: query }) : "/";
+  setStatus("正在打开原文…");
+  try {
+    const doc = await apiGet(`/api/documents/${encodeURIComponent(docId)}`);
+    $("article-title").textContent = doc.title;
+    $("article-meta").textContent = [doc.date, doc.source, `引用：第 ${start}–${end} 字`].filter(Boolean).join(" · ");
+    const box = $("article-text");
+    const mark = document.createElement("mark");
+    mark.id = "cited";
+    mark.textContent = doc.text.slice(start, end);
+    box.replaceChildren(document.createTextNode(doc.text.slice(0, start)), mark, document.createTextNode(doc.text.slice(end)));
+    setStatus("");
+    mark.scrollIntoView({ block: "center" });
+  } catch (err) {
+    setStatus(`无法打开原文：${err.message}`, true);
+  }
+}
+
+function route() {
+  const params = new URLSearchParams(location.search);
+  const query = params.get("q") || "";
+  $("q").value = query;
+  if (params.get("mode")) $("mode").value = params.get("mode");
+  if (params.has("doc")) {
+    showArticle(params.get("doc"), Number(params.get("start")) || 0, Number(params.get("end")) || 0, query);
+  } else if (query) {
+    runSearch(query, $("mode").value);
+  }
+}
+
+$("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = $("q").value;
+  const mode = $("mode").value;
+  const params = new URLSearchParams({ q: query });
+  if (mode !== "hybrid") params.set("mode", mode);
+  history.pushState(null, "", "/?" + params.toString());
+  runSearch(query, mode);
+});
+window.addEventListener("popstate", route);
+route();

@@ -1,0 +1,167 @@
+"""The JSON API against the real index and model (in process, through the ASGI app)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+
+RESULT_KEYS = {"rank", "score", "doc_id", "title", "source", "start", "end", "text", "evidence", "scores"}
+
+
+@pytest.fixture(scope="module")
+def client(searcher, settings):
+    with TestClient(create_app(searcher, settings)) as test_client:
+        yield test_client
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    assert "Traceback" not in response.text
+    return body["error"]
+
+
+def test_get_search_shape_order_and_offsets(client):
+    response = client.get("/api/search", params={"q": "嘉兴经开区党委书记是谁", "k": 4})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"query", "mode", "k", "took_ms", "results"}
+    assert body["mode"] == "hybrid" and body["k"] == 4 and len(body["results"]) == 4
+    assert "章澜" in body["results"][0]["text"]
+    assert [r["rank"] for r in body["results"]] == [1, 2, 3, 4]
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    for result in body["results"]:
+        assert set(result) == RESULT_KEYS
+        document = client.get(f"/api/documents/{result['doc_id']}").json()
+        assert document["text"][result["start"]:result["end"]] == result["text"]
+        evidence = result["evidence"]
+        assert document["text"][evidence["start"]:evidence["end"]] == evidence["text"]
+
+
+def test_post_matches_get_and_the_cli_shape(client, searcher):
+    got = client.get("/api/search", params={"q": "嘉兴科技城2003年财政总收入", "k": 3, "mode": "bm25"}).json()
+    posted = client.post("/api/search", json={"q": "嘉兴科技城2003年财政总收入", "k": 3, "mode": "bm25"}).json()
+    direct = searcher.search("嘉兴科技城2003年财政总收入", 3, "bm25").to_dict()
+    assert got["results"] == posted["results"] == direct["results"]
+
+
+def test_default_k_and_mode(client):
+    body = client.post("/api/search", json={"q": "嘉兴高新区研发经费"}).json()
+    assert body["k"] == 5 and body["mode"] == "hybrid" and len(body["results"]) == 5
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense"])
+def test_single_modes_null_the_other_score(client, mode):
+    other = {"bm25": "dense", "dense": "bm25"}[mode]
+    results = client.get("/api/search", params={"q": "昱能科技上市", "mode": mode}).json()["results"]
+    assert results and all(r["scores"][other] is None and r["scores"][mode] == r["score"] for r in results)
+
+
+@pytest.mark.parametrize(("params", "code"), [
+    ({}, "empty_question"),
+    ({"q": ""}, "empty_question"),
+    ({"q": "  \t "}, "empty_question"),
+    ({"q": "问" * 513}, "question_too_long"),
+    ({"q": "问题", "k": 0}, "invalid_k"),
+    ({"q": "问题", "k": 51}, "invalid_k"),
+    ({"q": "问题", "k": "five"}, "invalid_k"),
+    ({"q": "问题", "k": 2.5}, "invalid_k"),
+    ({"q": "问题", "mode": "fuzzy"}, "invalid_mode"),
+])
+def test_get_validation(client, params, code):
+    assert_error(client.get("/api/search", params=params), 422, code)
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"k": 5}, "empty_question"),
+    ({"q": None}, "invalid_question"),
+    ({"q": 123}, "invalid_question"),
+    ({"q": ["a"]}, "invalid_question"),
+    ({"q": "问题", "k": "5x"}, "invalid_k"),
+    ({"q": "问题", "k": True}, "invalid_k"),
+    ({"q": "问题", "mode": 3}, "invalid_mode"),
+    ([1, 2], "invalid_body"),
+    ("just a string", "invalid_body"),
+])
+def test_post_validation(client, body, code):
+    assert_error(client.post("/api/search", json=body), 422, code)
+
+
+def test_post_body_that_is_not_json(client):
+    response = client.post("/api/search", content=b"{not json", headers={"content-type": "application/json"})
+    assert_error(response, 400, "invalid_json")
+
+
+def test_post_without_body(client):
+    assert_error(client.post("/api/search"), 422, "missing_body")
+
+
+def test_post_body_too_large(client, settings):
+    big = json.dumps({"q": "问" * settings.max_body_bytes})
+    assert_error(client.post("/api/search", content=big, headers={"content-type": "application/json"}),
+                 413, "body_too_large")
+
+
+def test_chunked_body_too_large_is_refused(client, settings):
+    def chunks():
+        yield b'{"q": "'
+        for _ in range(settings.max_body_bytes // 1000 + 2):
+            yield b"a" * 1000
+        yield b'"}'
+    response = client.post("/api/search", content=chunks(), headers={"content-type": "application/json"})
+    assert_error(response, 413, "body_too_large")
+
+
+@pytest.mark.parametrize("question", [
+    "嘉兴经开区党委书记是谁🤔🤔", "嘉兴经开区\u0007党委书记\u202e是谁", "嘉興經開區黨委書記是誰",
+    "嘉兴高新区２０２５年研发经费", "嘉兴经开区 party secretary 是谁?", "\U0001F600",
+])
+def test_odd_unicode_is_answered(client, question):
+    response = client.get("/api/search", params={"q": question})
+    assert response.status_code == 200 and isinstance(response.json()["results"], list)
+
+
+def test_documents_list(client):
+    documents = client.get("/api/documents").json()["documents"]
+    assert len(documents) == 5
+    for doc in documents:
+        assert set(doc) == {"doc_id", "title", "source", "date", "length", "passages"}
+        full = client.get(f"/api/documents/{doc['doc_id']}").json()
+        assert len(full["text"]) == doc["length"] and doc["passages"] > 0
+    assert sum(d["passages"] for d in documents) == client.get("/healthz").json()["passages"]
+
+
+def test_document_text_and_unknown_id(client):
+    doc = client.get("/api/documents/003_aa809658476baa4e").json()
+    assert set(doc) == {"doc_id", "title", "source", "date", "text"} and doc["date"] == "2025-01-06"
+    assert_error(client.get("/api/documents/no-such-doc"), 404, "not_found")
+
+
+def test_health(client):
+    health = client.get("/healthz").json()
+    assert health == {"status": "ok", "index_loaded": True, "documents": 5, "passages": health["passages"],
+                      "model": "multilingual-e5-small", "dense_index": "flat"}
+
+
+def test_unknown_route_and_method_are_json_errors(client):
+    assert_error(client.get("/api/nothing"), 404, "not_found")
+    assert_error(client.delete("/api/search"), 405, "method_not_allowed")
+
+
+def test_openapi_docs_with_examples(client):
+    spec = client.get("/openapi.json").json()
+    assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/healthz"} <= set(spec["paths"])
+    assert "嘉兴经开区党委书记是谁" in json.dumps(spec, ensure_ascii=False)
+    assert client.get("/docs").status_code == 200
+
+
+def test_search_page_is_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "文章问答检索" in page.text
+    assert client.get("/static/app.js").status_code == 200

@@ -1,0 +1,65 @@
+"""The search page in real headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from index.settings import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make test`, which installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_search_then_open_the_citation(browser, live_server):
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(live_server["url"] + "/")
+    page.fill("#q", "嘉兴经开区党委书记是谁")
+    page.press("#q", "Enter")
+    first = page.locator("li.result").first
+    expect(first).to_contain_text("章澜", timeout=60_000)
+    expect(first.locator(".cite")).to_contain_text("002_f452990c5d0afd35")
+    expect(first.locator(".date")).to_contain_text("2026-01")
+    expect(first.locator("mark.evidence")).to_contain_text("章澜")
+    assert "q=" in page.url  # the search can be shared
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-results.png"), full_page=True)
+
+    first.locator(".cite").click()
+    cited = page.locator("mark#cited")
+    expect(cited).to_contain_text("章澜", timeout=30_000)
+    expect(cited).to_be_in_viewport()
+    expect(page.locator("#article-title")).to_contain_text("嘉兴经开区")
+    page.screenshot(path=str(ARTIFACTS / "article-cited-span.png"))
+
+
+def test_shared_url_runs_the_search(browser, live_server):
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    page.goto(live_server["url"] + "/?q=昱能科技什么时候在科创板上市的")
+    expect(page.locator("li.result").first).to_contain_text("2022年6月", timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "search-phone.png"), full_page=True)
+
+
+def test_empty_and_error_messages(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server["url"] + "/")
+    page.press("#q", "Enter")
+    expect(page.locator("#status")).to_have_text("请输入问题。")
+    page.fill("#q", "问" * 600)
+    page.press("#q", "Enter")
+    expect(page.locator("#status")).to_contain_text("检索失败", timeout=30_000)
+    expect(page.locator("#status")).to_have_class("error")
