@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from eval.cli import register as register_eval
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
 from service.serve_cli import register as register_serve
 
@@ -22,15 +23,6 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def default_index_dir(corpus: Path, settings: Settings) -> Path:
-    """The seed corpus uses settings.index_dir; any other corpus gets its own folder beside it,
-    so indexing a second corpus never replaces the first."""
-    if corpus.resolve() == settings.corpus_path.resolve():
-        return settings.index_dir
-    name = corpus.name if corpus.is_dir() else f"{corpus.parent.name}-{corpus.stem}"
-    return settings.index_dir.parent / name
-
-
 # --- qa index --------------------------------------------------------------
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,7 +30,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.embedder import load_embedder
 
     corpus = Path(args.corpus) if args.corpus else settings.corpus_path
-    index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(corpus, settings)
+    index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir_for(corpus)
     embedder = load_embedder(settings, log=log)
     log(f"Indexing {corpus} into {index_dir} ...")
     report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
@@ -185,7 +177,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
 
-    for register in (register_serve,):
+    for register in (register_serve, register_eval):
         register(sub, settings)
     return parser
 
