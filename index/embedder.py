@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,16 +40,18 @@ class Embedder:
         self.model.max_seq_length = max_seq_length
         self.dim = int(self.model.get_embedding_dimension())
         self.fingerprint = model_fingerprint(self.model_dir)
-        # The fast tokenizer inside is not safe to call from two threads at once ("Already
-        # borrowed"); concurrent requests wait for each other only for the model call.
-        self._lock = threading.Lock()
+        # Every model call runs on this one thread. torch's OpenMP keeps a thread team per
+        # calling thread, so calls arriving from a web server's many worker threads would each
+        # spin up and contend with their own team; and the fast tokenizer inside is not safe to
+        # call from two threads at once ("Already borrowed"). Concurrent requests wait for each
+        # other only for the model call.
+        self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
 
     def _encode(self, texts: list[str], prompt_name: str, progress: bool) -> np.ndarray:
-        with self._lock:
-            vectors = self.model.encode(
-                texts, prompt_name=prompt_name, batch_size=self.batch_size,
-                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress,
-            )
+        vectors = self._model_thread.submit(
+            self.model.encode, texts, prompt_name=prompt_name, batch_size=self.batch_size,
+            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress,
+        ).result()
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
