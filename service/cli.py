@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from eval.bench.cli import register as register_bench
 from eval.cli import register as register_eval
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
 from service.serve_cli import register as register_serve
@@ -177,7 +178,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
 
-    for register in (register_serve, register_eval):
+    for register in (register_serve, register_eval, register_bench):
         register(sub, settings)
     return parser
 

@@ -1,0 +1,1 @@
+"""`qa bench`: latency, throughput, build speed, memory and scale, measured (never asserted)."""

@@ -1,0 +1,42 @@
+"""`qa bench`: measure latency, throughput, build speed, memory and scale."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from index.settings import Settings
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from eval.bench.report import markdown
+    from eval.bench.run import FULL, QUICK, run_bench
+
+    plan = QUICK if args.quick else FULL
+    if args.sizes:
+        plan = replace(plan, scale_sizes=tuple(args.sizes))
+    out_dir = Path(args.report_dir) if args.report_dir else settings.report_dir
+    index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
+    results = run_bench(settings, plan, index_dir, out_dir, log=_log)
+    print(markdown(results))
+    _log(f"Wrote {out_dir / 'bench.json'}, bench.md and bench.png in {results['seconds']} s")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
+    p = sub.add_parser("bench", help="measure latency, throughput, build speed, memory and scale",
+                       description="Benchmark search in process (against the bare model call), over HTTP at "
+                       "several concurrencies, index build speed, memory, and scale on synthetic corpora. "
+                       "Writes bench.json, bench.md and bench.png. Figures, not pass/fail tests.")
+    p.add_argument("--quick", action="store_true", help="a short run (a smoke test, not for timings)")
+    p.add_argument("--sizes", nargs="+", type=int, metavar="N", help="synthetic corpus sizes (default 100000 1000000)")
+    p.add_argument("--index-dir", metavar="DIR", help="seed index to use (built if missing)")
+    p.add_argument("--report-dir", metavar="DIR", help=f"where to write (default {settings.report_dir})")
+    p.set_defaults(handler=cmd_bench)

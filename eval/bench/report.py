@@ -1,0 +1,103 @@
+"""bench.md and the PNG charts, from bench.json's content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.settings import MODES
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(results: dict) -> str:
+    search, http, build, memory, scale = (results[k] for k in ("search", "http", "build", "memory", "scale"))
+    m = results["machine"]
+    parts = [
+        "# Performance benchmark", "",
+        f"Commit {results['commit']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; "
+        f"Python {m['python']}, torch {m['torch']} ({m['torch_threads']} threads). "
+        "Latencies in ms; each figure is the median over rounds, with the spread of p50 (min–max).", "",
+        "## Targets", "",
+        _table(["target", "measured", "goal", "met"],
+               [[t["target"], t["measured"], t["goal"], "yes" if t["met"] else "**no**"] for t in results["targets"]]),
+        "", "## Search in process (seed corpus, k=5)", "",
+        _table(["", "p50", "p95", "p99", "p50 spread", "ratio to floor"],
+               [[name, search[name]["p50"], search[name]["p95"], search[name]["p99"],
+                 f"{search[name]['p50_spread']['min']}–{search[name]['p50_spread']['max']}",
+                 search["ratio_to_floor"].get(name, 1.0)] for name in ("floor", *MODES)]),
+        "", "floor: the bare query-embedding call with the same model.", "",
+        "## Over HTTP (hybrid, loopback)", "",
+        _table(["concurrency", "p50", "p95", "p99", "req/s", "server took_ms p50", "errors"],
+               [[c, v["p50"], v["p95"], v["p99"], v["rps"], v["server_took_p50"], v["errors"]]
+                for c, v in http.items()]),
+        "", "## Index build", "",
+        _table(["corpus", "passages", "passages/s", "embed passages/s", "load+clean s", "tokenize s", "embed s",
+                "write s"],
+               [[name, b["passages"], b["passages_per_s"]["median"], b["embed_passages_per_s"],
+                 b["seconds"]["load_and_clean"], b["seconds"]["tokenize"], b["seconds"]["embed"], b["seconds"]["write"]]
+                for name, b in build.items()]),
+        "", "## Memory", "",
+        f"qa serve after warm-up: {memory['serve']['rss_mb']} MB resident (peak {memory['serve']['peak_rss_mb']} MB); "
+        f"qa index on the seed corpus: peak {memory['index']['peak_rss_mb']} MB.", "",
+        "## Scale (synthetic passages; vectors derived from "
+        f"{scale['real_vectors']} real embeddings, text from {scale['real_sentences']} real sentences)", "",
+        _table(["passages", "flat build s", "flat MB", "flat p50", "hnsw build s", "hnsw MB", "hnsw p50",
+                "hnsw recall@10", "bm25 build s", "bm25 MB", "bm25 p50", "hybrid w/o embedding p50 (index)"],
+               [[f"{int(n):,}", s["flat"]["build_s"], s["flat"]["memory_mb"], s["flat"]["query"]["p50"],
+                 s["hnsw"]["build_s"], s["hnsw"]["memory_mb"], s["hnsw"]["query"]["p50"], s["hnsw"]["recall_at_10"],
+                 s["bm25"]["build_s"], s["bm25"]["memory_mb"], s["bm25"]["query"]["p50"],
+                 f"{s['hybrid_without_embedding']['query']['p50']} ({s['hybrid_without_embedding']['dense_index']})"]
+                for n, s in scale["sizes"].items()]),
+        "", f"The index switches from exact to HNSW at {scale['hnsw_threshold']:,} passages (settings.hnsw_threshold).",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def charts(results: dict, out_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    search = results["search"]
+    names = ["floor", *MODES]
+    for offset, key in ((-0.2, "p50"), (0.2, "p95")):
+        axes[0].bar([i + offset for i in range(len(names))], [search[n][key] for n in names], 0.4, label=key)
+    axes[0].set_xticks(range(len(names)), names)
+    axes[0].set_title("search in process (ms)")
+    axes[0].legend()
+    http = results["http"]
+    conc = list(http)
+    axes[1].plot(conc, [http[c]["p50"] for c in conc], marker="o", label="p50 ms")
+    axes[1].plot(conc, [http[c]["p95"] for c in conc], marker="o", label="p95 ms")
+    ax_rps = axes[1].twinx()
+    ax_rps.bar(conc, [http[c]["rps"] for c in conc], alpha=0.2, color="gray")
+    ax_rps.set_ylabel("requests/s (bars)")
+    axes[1].set_title("HTTP latency by concurrency")
+    axes[1].legend(loc="upper left")
+    sizes = results["scale"]["sizes"]
+    xs = [int(n) for n in sizes]
+    for key, label in (("flat", "FAISS exact"), ("hnsw", "FAISS HNSW"), ("bm25", "BM25"),
+                       ("hybrid_without_embedding", "hybrid w/o embedding")):
+        axes[2].plot(xs, [sizes[n][key]["query"]["p50"] for n in sizes], marker="o", label=label)
+    axes[2].set_xscale("log")
+    axes[2].set_yscale("log")
+    axes[2].set_title("query p50 (ms) by corpus size")
+    axes[2].legend()
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_dir / "bench.png", dpi=110)
+    plt.close(fig)
+
+
+def write_bench_report(results: dict, out_dir: Path) -> Path:
+    charts(results, out_dir)
+    path = out_dir / "bench.md"
+    path.write_text(markdown(results) + "\n![charts](bench.png)\n", encoding="utf-8")
+    return path

@@ -1,0 +1,141 @@
+"""Run every section of the benchmark and write eval/report/bench.json, bench.md and charts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eval.bench.build import bench_build
+from eval.bench.http import bench_http
+from eval.bench.memory import index_memory, process_memory
+from eval.bench.scale import bench_size, sentence_tokens
+from eval.bench.search import bench_search
+from eval.bench.server import running_server
+from eval.benchmarks import benchmarks, open_or_build
+from eval.questions import load_seed_questions
+from index.documents import load_corpus
+from index.embedder import load_embedder
+from index.search import Searcher
+from index.settings import REPO_ROOT, Settings
+from index.store import IndexLoadError
+from index.tokenize import ChineseTokenizer
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    questions: int
+    rounds: int
+    http_requests: int
+    concurrencies: tuple[int, ...]
+    build_rounds: int
+    cmrc_build: bool
+    scale_sizes: tuple[int, ...]
+
+
+FULL = BenchPlan(questions=191, rounds=3, http_requests=200, concurrencies=(1, 4, 16), build_rounds=3,
+                 cmrc_build=True, scale_sizes=(100_000, 1_000_000))
+QUICK = BenchPlan(questions=12, rounds=1, http_requests=16, concurrencies=(1, 4), build_rounds=1,
+                  cmrc_build=False, scale_sizes=(3_000,))
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    import torch
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_kb / 2**20, 1),
+            "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
+def commit() -> str:
+    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True).stdout
+    return proc.stdout.strip() + ("+uncommitted" if dirty.strip() else "") if proc.returncode == 0 else "unknown"
+
+
+def _real_vectors(searchers: list[Searcher]) -> np.ndarray:
+    return np.concatenate([s.index.dense.index.reconstruct_n(0, len(s.index.dense)) for s in searchers])
+
+
+def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=print) -> dict:
+    started = time.perf_counter()
+    embedder = load_embedder(settings, log=log)
+    known = benchmarks(settings)
+    seed = open_or_build(known["seed"], index_dir, settings, embedder, log=log)
+    questions = [q.question for q in load_seed_questions()][: plan.questions]
+    results: dict = {"machine": machine(), "commit": commit(), "plan": plan.__dict__}
+
+    log("search: in process, per mode, against the bare query embedding ...")
+    results["search"] = bench_search(seed, questions, plan.rounds)
+
+    log("http: qa serve on loopback ...")
+    with running_server(index_dir, out_dir / "bench-serve.log") as server:
+        results["http"] = bench_http(server.url, questions, plan.http_requests, plan.concurrencies, plan.rounds)
+        results["memory"] = {"serve": process_memory(server.pid)}
+    log("memory: qa index ...")
+    results["memory"]["index"] = index_memory(settings.corpus_path)
+
+    log("build: passages per second ...")
+    results["build"] = {"seed": bench_build(settings.corpus_path, settings, embedder, plan.build_rounds)}
+    if plan.cmrc_build:
+        results["build"]["cmrc2018"] = bench_build(known["cmrc2018"].corpus, settings, embedder, 1)
+
+    log(f"scale: synthetic corpora of {', '.join(f'{n:,}' for n in plan.scale_sizes)} passages ...")
+    results["scale"] = _scale(settings, embedder, seed, questions, plan, log)
+    results["targets"] = targets(results, settings)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    from eval.bench.report import write_bench_report
+    write_bench_report(results, out_dir)
+    return results
+
+
+def _scale(settings: Settings, embedder, seed: Searcher, questions: list[str], plan: BenchPlan, log) -> dict:
+    searchers = [seed]
+    cmrc_corpus = benchmarks(settings)["cmrc2018"].corpus
+    try:
+        searchers.append(Searcher.open(settings.index_dir_for(cmrc_corpus), settings, embedder))
+    except IndexLoadError:
+        log("scale: no CMRC index built; deriving vectors from the seed passages only")
+    tokenizer = ChineseTokenizer()
+    documents = list(seed.index.documents.values()) + load_corpus(cmrc_corpus).documents
+    sentences = sentence_tokens(documents, tokenizer)
+    query_vectors = embedder.embed_queries(questions)
+    query_tokens = [tokenizer(q) for q in questions]
+    real = _real_vectors(searchers)
+    sizes = {}
+    for n in plan.scale_sizes:
+        log(f"scale: {n:,} passages ...")
+        sizes[str(n)] = bench_size(n, real, sentences, query_vectors, query_tokens, settings)
+    return {"real_vectors": len(real), "real_sentences": len(sentences), "hnsw_threshold": settings.hnsw_threshold,
+            "sizes": sizes}
+
+
+def targets(results: dict, settings: Settings) -> list[dict]:
+    """Each target of the performance issue, with the measured figure and whether it is met."""
+    search, http = results["search"], results["http"]
+    rows = [
+        ("hybrid search / bare query embedding (p50)", search["ratio_to_floor"]["hybrid"], "<=", 1.3),
+        ("HTTP p50 at concurrency 1 minus in-process hybrid p50 (ms)",
+         round(http["1"]["p50"] - search["hybrid"]["p50"], 2), "<=", 5.0),
+        ("HTTP errors", sum(c["errors"] for c in http.values()), "==", 0),
+        ("index build, seed corpus (passages/s)", results["build"]["seed"]["passages_per_s"]["median"], ">=", 40),
+        ("qa serve resident memory after warm-up (MB)", results["memory"]["serve"]["rss_mb"], "<", 1024),
+    ]
+    if "cmrc2018" in results["build"]:
+        rows.append(("index build, CMRC (passages/s)", results["build"]["cmrc2018"]["passages_per_s"]["median"],
+                     ">=", 40))
+    largest = max(results["scale"]["sizes"], key=int)
+    rows.append((f"hybrid without embedding at {int(largest):,} passages, p50 (ms)",
+                 results["scale"]["sizes"][largest]["hybrid_without_embedding"]["query"]["p50"], "<", 50))
+    check = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+    return [{"target": name, "measured": value, "goal": f"{op} {goal}", "met": bool(check[op](value, goal))}
+            for name, value, op, goal in rows]

@@ -1,0 +1,27 @@
+"""`qa bench --quick` runs end to end and writes its files. Timings are not asserted (noisy machines)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+QA = str(Path(sys.executable).with_name("qa"))
+SECTIONS = {"machine", "commit", "search", "http", "build", "memory", "scale", "targets"}
+
+
+def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
+    proc = subprocess.run([QA, "bench", "--quick", "--index-dir", str(seed_index_dir), "--report-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert set(results) >= SECTIONS
+    assert set(results["search"]["ratio_to_floor"]) == {"hybrid", "bm25", "dense"}
+    assert set(results["http"]) == {"1", "4"} and all(c["errors"] == 0 for c in results["http"].values())
+    assert results["build"]["seed"]["passages"] > 50
+    assert results["memory"]["serve"]["rss_mb"] > 0 and results["memory"]["index"]["peak_rss_mb"] > 0
+    size = results["scale"]["sizes"]["3000"]
+    assert 0 <= size["hnsw"]["recall_at_10"] <= 1 and size["bm25"]["query"]["n"] > 0
+    assert "## Targets" in (tmp_path / "bench.md").read_text() and (tmp_path / "bench.png").stat().st_size > 10_000
+    assert "## Targets" in proc.stdout
