@@ -8,6 +8,7 @@ from pathlib import Path
 
 from eval.questions import Question, load_cmrc_questions, load_seed_questions
 from index.build import build_index
+from index.console import log
 from index.embedder import Embedder
 from index.search import Searcher
 from index.settings import Settings
@@ -37,7 +38,7 @@ def benchmarks(settings: Settings) -> dict[str, Benchmark]:
 
 
 def open_or_build(benchmark: Benchmark, index_dir: Path, settings: Settings, embedder: Embedder,
-                  log=print) -> Searcher:
+                  log=log) -> Searcher:
     """A benchmark's index is derived data: build it when it is missing or stale."""
     try:
         return Searcher.open(index_dir, settings, embedder)

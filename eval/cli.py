@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from index.console import log
 from index.settings import MODES, Settings
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -22,27 +18,27 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     known = benchmarks(settings)
     names = list(known) if args.benchmark == "all" else [args.benchmark]
-    embedder = load_embedder(settings, log=_log)
+    embedder = load_embedder(settings, log=log)
     report_dir = Path(args.report_dir) if args.report_dir else settings.report_dir
     all_failures: list[str] = []
     for name in names:
         bench = known[name]
         index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir_for(bench.corpus)
-        searcher = open_or_build(bench, index_dir, settings, embedder, log=_log)
+        searcher = open_or_build(bench, index_dir, settings, embedder, log=log)
         questions = bench.load_questions()
-        _log(f"Evaluating {name}: {len(questions)} questions x {len(args.modes)} modes ...")
+        log(f"Evaluating {name}: {len(questions)} questions x {len(args.modes)} modes ...")
         reports = evaluate(searcher, questions, tuple(args.modes))
         failures = gate_failures(name, reports, load_expected())
         for report in reports.values():
             print(f"\n### {name}: {report.mode}\n{mode_table(report)}")
         path = write_report(name, bench.description, reports, report_dir, failures)
-        _log(f"Report: {path}")
+        log(f"Report: {path}")
         if args.update_expected:
             record_expected(name, reports)
-            _log(f"Recorded {name} as the expected scores in eval/expected.json")
+            log(f"Recorded {name} as the expected scores in eval/expected.json")
         all_failures += failures
     for failure in all_failures:
-        _log(f"GATE FAILED: {failure}")
+        log(f"GATE FAILED: {failure}")
     return 1 if all_failures and not args.update_expected else 0
 
 

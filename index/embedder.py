@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.console import log
 from index.model_convert import ensure_converted_model, model_fingerprint
 from index.settings import Settings
 
@@ -64,7 +65,7 @@ class Embedder:
         return self.embed_queries([text])[0]
 
 
-def load_embedder(settings: Settings, log=print) -> Embedder:
+def load_embedder(settings: Settings, log=log) -> Embedder:
     model_dir = ensure_converted_model(settings.cache_dir, settings.max_seq_length, log=log)
     return Embedder(model_dir, settings.embed_batch_size, settings.max_seq_length,
                     settings.torch_threads)

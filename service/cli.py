@@ -10,18 +10,16 @@ from pathlib import Path
 
 from eval.bench.cli import register as register_bench
 from eval.cli import register as register_eval
+from index.console import log
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
 from service.serve_cli import register as register_serve
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR = 0, 1
 
 
 class CliError(Exception):
     """An error to print as one line, without a traceback."""
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- qa index --------------------------------------------------------------

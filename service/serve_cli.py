@@ -7,11 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from index.console import log
 from index.settings import Settings
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,16 +22,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from service.http_protocol import Utf8RequestLineProtocol
 
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
-    embedder = load_embedder(settings, log=_log)
+    embedder = load_embedder(settings, log=log)
     if not (index_dir / MANIFEST).is_file():
-        _log(f"No index at {index_dir}; building it from {settings.corpus_path} first ...")
+        log(f"No index at {index_dir}; building it from {settings.corpus_path} first ...")
         build_index(settings.corpus_path, index_dir, settings, embedder, progress=True)
-    searcher = Searcher.open(index_dir, settings, embedder, log=_log)
+    searcher = Searcher.open(index_dir, settings, embedder, log=log)
     searcher.search("预热")  # warm-up: the first model call is slower; users should not pay for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     app = create_app(searcher, settings)
     counts = searcher.index.manifest["counts"]
-    _log(f"Serving {counts['documents']} documents, {counts['passages']} passages "
+    log(f"Serving {counts['documents']} documents, {counts['passages']} passages "
          f"on http://{args.host}:{args.port}  (API docs: /docs)")
     uvicorn.run(app, host=args.host, port=args.port, http=Utf8RequestLineProtocol,
                 access_log=False, log_level="warning")

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from index.console import log
 from index.settings import Settings
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -24,9 +20,9 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         plan = replace(plan, scale_sizes=tuple(args.sizes))
     out_dir = Path(args.report_dir) if args.report_dir else settings.report_dir
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
-    results = run_bench(settings, plan, index_dir, out_dir, log=_log)
+    results = run_bench(settings, plan, index_dir, out_dir, log=log)
     print(markdown(results))
-    _log(f"Wrote {out_dir / 'bench.json'}, bench.md and bench.png in {results['seconds']} s")
+    log(f"Wrote {out_dir / 'bench.json'}, bench.md and bench.png in {results['seconds']} s")
     return 0
 
 

@@ -20,6 +20,7 @@ from eval.bench.search import bench_search
 from eval.bench.server import running_server
 from eval.benchmarks import benchmarks, open_or_build
 from eval.questions import load_seed_questions
+from index.console import log
 from index.documents import load_corpus
 from index.embedder import load_embedder
 from index.search import Searcher
@@ -64,7 +65,7 @@ def _real_vectors(searchers: list[Searcher]) -> np.ndarray:
     return np.concatenate([s.index.dense.index.reconstruct_n(0, len(s.index.dense)) for s in searchers])
 
 
-def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=print) -> dict:
+def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=log) -> dict:
     started = time.perf_counter()
     embedder = load_embedder(settings, log=log)
     known = benchmarks(settings)
