@@ -72,11 +72,11 @@ class Searcher:
         model = {"name": settings.model_name, **embedder.fingerprint}
         return cls(load_index(index_dir, model, settings.hnsw_ef_search), embedder, settings)
 
-    def _retrieve(self, question: str, mode: str, n: int,
+    def _retrieve(self, question: str, query_tokens: list[str], mode: str, n: int,
                   query_vector: np.ndarray | None) -> tuple[list[Hit], dict[int, dict[str, float]]]:
         per_retriever: dict[str, list[Hit]] = {}
         if mode in ("hybrid", "bm25"):
-            per_retriever["bm25"] = self.index.lexical.search(self.tokenizer(question), n)
+            per_retriever["bm25"] = self.index.lexical.search(query_tokens, n)
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else self.embedder.embed_query(question)
             per_retriever["dense"] = self.index.dense.search(vector, n)
@@ -99,8 +99,9 @@ class Searcher:
         question, k, mode = validate_request(
             question, self.settings.default_k if k is None else k, mode, self.settings
         )
-        ranked, raw_scores = self._retrieve(question, mode, max(k, self.settings.candidates), query_vector)
-        query_tokens = self.tokenizer(question)
+        query_tokens = self.tokenizer(question)  # once: for BM25 and for the evidence sentences
+        ranked, raw_scores = self._retrieve(question, query_tokens, mode, max(k, self.settings.candidates),
+                                            query_vector)
         results = [
             self._result(rank, passage_id, score, raw_scores.get(passage_id, {}), question, query_tokens)
             for rank, (passage_id, score) in enumerate(ranked[:k], start=1)
