@@ -13,9 +13,11 @@ import json
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,11 @@ class LoadedIndex:
     passages: list[Passage]
     dense: DenseIndex
     lexical: LexicalIndex
+
+    @cached_property
+    def passages_per_document(self) -> Counter[str]:
+        """Counted once, not on every request that lists the documents."""
+        return Counter(p.doc_id for p in self.passages)
 
 
 def corpus_fingerprint(documents: list[Document]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["documents"])
 
 @router.get("/documents", response_model=DocumentList, summary="Every indexed document")
 def list_documents(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict:
-    passages = Counter(p.doc_id for p in searcher.index.passages)
+    passages = searcher.index.passages_per_document
     return {"documents": [
         {"doc_id": d.doc_id, "title": d.title, "source": d.source, "date": d.date,
          "length": len(d.text), "passages": passages[d.doc_id]}
