@@ -14,7 +14,7 @@ from index.documents import Document, LoadProblem, load_corpus
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
 from index.settings import Settings
-from index.store import write_index
+from index.store import check_replaceable, write_index
 from index.tokenize import ChineseTokenizer
 
 
@@ -52,6 +52,7 @@ def build_index(
     embedder: Embedder,
     progress: bool = True,
 ) -> BuildReport:
+    check_replaceable(index_dir)  # refuse a folder we must not replace before any work is done
     seconds: dict[str, float] = {}
     started = last = time.perf_counter()
 

@@ -35,6 +35,16 @@ DENSE = "dense.faiss"
 LEXICAL = "bm25"
 
 
+class NotAnIndexError(RuntimeError):
+    """The target folder exists and holds files that are not an index we wrote: never replace it."""
+
+    def __init__(self, target: Path, problem: str) -> None:
+        super().__init__(
+            f"refusing to write an index into {target}: {problem}. Nothing was changed. "
+            "Give --index-dir an empty or new folder, or one that holds an index built by qa index"
+        )
+
+
 class IndexLoadError(RuntimeError):
     """The index directory is missing, stale or damaged; the message says how to rebuild."""
 
@@ -80,15 +90,50 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def is_index_dir(path: Path) -> bool:
+    """True for a folder holding a manifest this program wrote (a JSON object with its format and files)."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "format_version" in manifest and isinstance(manifest.get("files"), dict)
+
+
+def check_replaceable(target: Path) -> None:
+    """Raise NotAnIndexError unless `target` is absent, an empty folder, or an index we wrote.
+
+    An index build replaces its target folder whole, so anything else there (a corpus, a
+    user's files, an index that lost its manifest) would be deleted: refuse instead.
+    """
+    target = Path(target)
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise NotAnIndexError(target, "it is not a folder")
+    if not any(target.iterdir()) or is_index_dir(target):
+        return
+    raise NotAnIndexError(target, f"it is not empty and has no {MANIFEST} written by qa index")
+
+
 @contextmanager
 def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a fresh staging directory; on success it replaces `target`, on error it vanishes."""
+    """Yield a fresh staging directory; on success it replaces `target`, on error it vanishes.
+
+    `target` must be absent, empty or an index we wrote (checked before and again after
+    the work, in case something was put there meanwhile); anything else is never removed.
+    """
     target = Path(target)
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
         yield staging
     except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        check_replaceable(target)
+    except NotAnIndexError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     retired = None

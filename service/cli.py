@@ -27,9 +27,11 @@ class CliError(Exception):
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import build_index
     from index.embedder import load_embedder
+    from index.store import check_replaceable
 
     corpus = Path(args.corpus) if args.corpus else settings.corpus_path
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir_for(corpus)
+    check_replaceable(index_dir)  # before the model loads: a folder we must not replace is refused at once
     embedder = load_embedder(settings, log=log)
     log(f"Indexing {corpus} into {index_dir} ...")
     report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
@@ -185,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from index.documents import CorpusError
     from index.model_convert import ModelConversionError
     from index.query import QueryError
-    from index.store import IndexLoadError
+    from index.store import IndexLoadError, NotAnIndexError
 
     settings = get_settings()
     args = build_parser(settings).parse_args(argv)
@@ -193,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args, settings)
     except QueryError as exc:
         log(f"qa: error: {exc.message}")
-    except (CliError, CorpusError, IndexLoadError, ModelConversionError) as exc:
+    except (CliError, CorpusError, IndexLoadError, NotAnIndexError, ModelConversionError) as exc:
         log(f"qa: error: {exc}")
     except KeyboardInterrupt:
         log("qa: interrupted")

@@ -17,13 +17,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import build_index
     from index.embedder import load_embedder
     from index.search import Searcher
-    from index.store import MANIFEST
+    from index.store import read_manifest
     from service.app import create_app
     from service.http_protocol import Utf8RequestLineProtocol
 
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
+    # Only the default index folder, when absent or empty, is built from the bundled corpus.
+    # Any other folder must already hold an index: an unknown folder (or an index that lost its
+    # manifest) is an error, never a reason to build over what it holds.
+    build_first = index_dir == settings.index_dir and (not index_dir.exists() or not any(index_dir.iterdir()))
+    if not build_first:
+        read_manifest(index_dir)  # fails fast, with how to rebuild, before the model loads
     embedder = load_embedder(settings, log=log)
-    if not (index_dir / MANIFEST).is_file():
+    if build_first:
         log(f"No index at {index_dir}; building it from {settings.corpus_path} first ...")
         build_index(settings.corpus_path, index_dir, settings, embedder, progress=True)
     searcher = Searcher.open(index_dir, settings, embedder, log=log)

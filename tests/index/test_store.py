@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from index.search import Searcher
-from index.store import FORMAT_VERSION, MANIFEST, IndexLoadError, atomic_directory, read_manifest
+from index.store import (
+    FORMAT_VERSION,
+    MANIFEST,
+    IndexLoadError,
+    NotAnIndexError,
+    atomic_directory,
+    check_replaceable,
+    read_manifest,
+)
 
 
 def test_manifest_records_what_built_the_index(seed_index_dir: Path, embedder, settings):
@@ -66,12 +74,17 @@ def test_stale_manifest(index_copy, settings, embedder, field, value, message):
         _open(index_copy, settings, embedder)
 
 
+def _write_minimal_index(staging: Path, version: str) -> None:
+    (staging / "v").write_text(version)
+    (staging / MANIFEST).write_text(json.dumps({"format_version": FORMAT_VERSION, "files": {}}))
+
+
 def test_failed_build_leaves_the_old_index_untouched(tmp_path: Path):
     target = tmp_path / "idx"
     with atomic_directory(target) as staging:
-        (staging / "v").write_text("1")
+        _write_minimal_index(staging, "1")
     with pytest.raises(RuntimeError), atomic_directory(target) as staging:
-        (staging / "v").write_text("2")
+        _write_minimal_index(staging, "2")
         raise RuntimeError("crash mid-build")
     assert (target / "v").read_text() == "1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]  # no staging left behind
@@ -81,6 +94,38 @@ def test_successful_build_replaces_the_old_index(tmp_path: Path):
     target = tmp_path / "idx"
     for version in ("1", "2"):
         with atomic_directory(target) as staging:
-            (staging / "v").write_text(version)
+            _write_minimal_index(staging, version)
     assert (target / "v").read_text() == "2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
+
+
+def test_a_folder_that_is_not_an_index_is_never_replaced(tmp_path: Path):
+    target = tmp_path / "thesis"
+    target.mkdir()
+    (target / "thesis.txt").write_text("precious")
+    with pytest.raises(NotAnIndexError, match="refusing to write an index into"), atomic_directory(target) as staging:
+        (staging / "v").write_text("1")
+    assert (target / "thesis.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]  # no staging left behind
+
+
+def test_an_index_that_lost_its_manifest_is_not_replaced(index_copy: Path):
+    (index_copy / MANIFEST).unlink()
+    with pytest.raises(NotAnIndexError), atomic_directory(index_copy):
+        pass
+    assert (index_copy / "passages.jsonl").is_file()
+
+
+def test_a_file_is_not_replaced(tmp_path: Path):
+    target = tmp_path / "notes.txt"
+    target.write_text("precious")
+    with pytest.raises(NotAnIndexError, match="not a folder"):
+        check_replaceable(target)
+    assert target.read_text() == "precious"
+
+
+def test_an_empty_folder_or_one_of_our_indexes_may_be_replaced(tmp_path: Path, index_copy: Path):
+    (tmp_path / "empty").mkdir()
+    check_replaceable(tmp_path / "empty")
+    check_replaceable(tmp_path / "absent")
+    check_replaceable(index_copy)

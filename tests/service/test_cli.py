@@ -93,3 +93,33 @@ def test_bad_arguments_give_one_line_errors(seed_index_dir, args, fragment):
 def test_k_over_the_limit(seed_index_dir):
     assert_one_line_error(qa("search", "问题", "-k", "51", "--index-dir", str(seed_index_dir)),
                           "k must be from 1 to 50")
+
+
+def _precious_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "u"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("precious", encoding="utf-8")
+    return folder
+
+
+def test_index_never_writes_over_its_own_corpus(tmp_path):
+    corpus = _precious_folder(tmp_path)
+    (corpus / "a.txt").write_text("嘉兴经开区。" * 30, encoding="utf-8")
+    proc = qa("index", "--corpus", str(corpus), "--index-dir", str(corpus), "--quiet")
+    assert_one_line_error(proc, "refusing to write an index into")
+    assert sorted(p.name for p in corpus.iterdir()) == ["a.txt", "thesis.txt"]
+
+
+def test_serve_never_builds_into_a_folder_that_is_not_an_index(tmp_path):
+    folder = _precious_folder(tmp_path)
+    proc = qa("serve", "--index-dir", str(folder), "--port", "0")
+    assert_one_line_error(proc, "has no manifest.json")
+    assert [p.name for p in folder.iterdir()] == ["thesis.txt"]
+    assert (folder / "thesis.txt").read_text(encoding="utf-8") == "precious"
+
+
+def test_serve_reports_an_index_that_lost_its_manifest(index_copy):
+    (index_copy / "manifest.json").unlink()
+    proc = qa("serve", "--index-dir", str(index_copy), "--port", "0")
+    assert_one_line_error(proc, "has no manifest.json")
+    assert (index_copy / "passages.jsonl").is_file()
