@@ -1,5 +1,9 @@
 """Chinese tokenization for BM25 and evidence matching: jieba's precise mode plus stopwords.
 
+Text is matched in one script: traditional characters are converted to simplified
+(OpenCC ``t2s``) before tokenizing, so 嘉興經開區 matches 嘉兴经开区 both ways. Only the
+matching copy is converted; stored and cited text stays exactly as written.
+
 Precise mode (``jieba.lcut``) is used rather than ``lcut_for_search``: the
 search mode emits overlapping pieces ("高新区" and "高新") that count the
 same text twice and inflate BM25 scores.
@@ -15,14 +19,20 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
+import opencc
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 _init_lock = threading.Lock()
 
 
+@lru_cache(maxsize=1)
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
 def normalize_for_match(text: str) -> str:
-    """NFKC (full-width digits and letters to ASCII) and lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC (full-width digits and letters to ASCII), lower case, simplified characters."""
+    return _to_simplified().convert(unicodedata.normalize("NFKC", text).lower())
 
 
 @lru_cache(maxsize=1)
