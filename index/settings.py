@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     rrf_k: int = 5  # measured: better than 60 on both the seed questions and CMRC (eval/README.md)
     rrf_weight_bm25: float = 1.0
     rrf_weight_dense: float = 1.0
+    # --- ranking (hybrid mode): rerank -> merge -> evidence, confidence and "no answer" ---
+    rerank: bool = True  # False: keep the fused order (the model still gives confidence and evidence)
+    rerank_candidates: int = 30  # the fused top-N the learned model rescores
+    ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
+    no_answer_threshold: float = 0.5  # no_answer when the best result's confidence is below this
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
@@ -65,7 +70,7 @@ class Settings(BaseSettings):
 
     # --- evaluation --------------------------------------------------------
     cmrc_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018_dev"
-    cmrc_ci_stride: int = 10  # CI asks every 10th CMRC question (322 of 3,219)
+    drcd_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "drcd_test"
     report_dir: Path = REPO_ROOT / "eval" / "report"
 
     def index_dir_for(self, corpus: Path) -> Path:

@@ -21,17 +21,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.chunking import Passage
 from index.dense import DenseIndex
 from index.documents import Document
 from index.lexical import LexicalIndex
 from index.model_convert import sha256_file
+from index.tokenize import TOKENIZER_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
+SENTENCE_VECTORS = "sentence_vectors.npy"  # float16, every passage's sentences in passage order
 LEXICAL = "bm25"
 
 
@@ -62,6 +66,11 @@ class LoadedIndex:
     passages: list[Passage]
     dense: DenseIndex
     lexical: LexicalIndex
+    sentence_vectors: np.ndarray  # (all sentences, dim) float16
+    sentence_start: np.ndarray  # passage i's sentences are rows sentence_start[i]:sentence_start[i + 1]
+
+    def sentences_of(self, passage_id: int) -> np.ndarray:
+        return self.sentence_vectors[self.sentence_start[passage_id]:self.sentence_start[passage_id + 1]]
 
     @cached_property
     def passages_per_document(self) -> Counter[str]:
@@ -151,14 +160,17 @@ def write_index(
     passages: list[Passage],
     dense: DenseIndex,
     lexical: LexicalIndex,
+    sentence_vectors: list[np.ndarray],
     manifest_fields: dict[str, Any],
 ) -> dict[str, Any]:
     with atomic_directory(index_dir) as staging:
         _write_jsonl(staging / DOCUMENTS, [asdict(doc) for doc in documents])
         _write_jsonl(
             staging / PASSAGES,
-            [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end} for p in passages],
+            [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end, "sentences": len(v)}
+             for p, v in zip(passages, sentence_vectors, strict=True)],
         )
+        np.save(staging / SENTENCE_VECTORS, np.concatenate(sentence_vectors).astype(np.float16))
         dense.save(staging / DENSE)
         lexical.save(staging / LEXICAL)
         manifest = {
@@ -193,6 +205,9 @@ def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, A
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexLoadError(index_dir, f"has format version {version}; this program reads version {FORMAT_VERSION}")
+    if manifest.get("tokenizer_version") != TOKENIZER_VERSION:
+        raise IndexLoadError(index_dir, f"was tokenized by another version ({manifest.get('tokenizer_version')}, "
+                             f"now {TOKENIZER_VERSION})")
     built_with = manifest.get("model", {})
     for key in ("name", "weights_sha256"):
         if built_with.get(key) != model.get(key):
@@ -220,15 +235,19 @@ def load_index(index_dir: Path, model: dict[str, Any], ef_search: int = 128) -> 
     check_manifest(index_dir, manifest, model)
     try:
         documents = {row["doc_id"]: Document(**row) for row in _read_jsonl(index_dir / DOCUMENTS)}
-        passages = []
+        passages, sentence_counts = [], []
         for row in _read_jsonl(index_dir / PASSAGES):
             text = documents[row["doc_id"]].text[row["start"]:row["end"]]
             passages.append(Passage(row["doc_id"], row["ordinal"], row["start"], row["end"], text))
+            sentence_counts.append(row["sentences"])
         dense = DenseIndex.load(index_dir / DENSE, ef_search)
         lexical = LexicalIndex.load(index_dir / LEXICAL)
+        sentence_vectors = np.load(index_dir / SENTENCE_VECTORS, mmap_mode="r")
+        sentence_start = np.concatenate([[0], np.cumsum(sentence_counts)]).astype(np.int64)
     except Exception as exc:  # any parse failure of a checksummed file means a broken build
         raise IndexLoadError(index_dir, f"could not be read ({type(exc).__name__}: {exc})") from exc
     counts = manifest.get("counts", {})
-    if len(passages) != counts.get("passages") or len(dense) != len(passages):
+    if (len(passages) != counts.get("passages") or len(dense) != len(passages)
+            or sentence_start[-1] != len(sentence_vectors)):
         raise IndexLoadError(index_dir, "has passage counts that disagree between its files")
-    return LoadedIndex(manifest, documents, passages, dense, lexical)
+    return LoadedIndex(manifest, documents, passages, dense, lexical, sentence_vectors, sentence_start)

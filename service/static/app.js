@@ -76,6 +76,8 @@ async function loadDocumentInfo() {
 function showResults(data, info) {
   const list = $("results");
   list.replaceChildren();
+  // The ranking stage says when even the best passage is unlikely to answer: say so above them.
+  $("no-answer").hidden = !(data.no_answer && data.results.length > 0);
   if (data.results.length === 0) {
     setStatus("没有找到相关段落。请换个说法，或换用其他检索方式。");
     return;
@@ -98,7 +100,9 @@ function showResults(data, info) {
     date.textContent = [info[r.doc_id] && info[r.doc_id].date, r.source].filter(Boolean).join(" · ");
     const score = document.createElement("span");
     score.className = "score";
-    score.textContent = `得分 ${r.score.toFixed(4)}`;
+    score.textContent = r.confidence === null || r.confidence === undefined
+      ? `得分 ${r.score.toFixed(4)}`
+      : `可信度 ${Math.round(r.confidence * 100)}%`;
     meta.append(cite, date, score);
     const p = document.createElement("p");
     p.className = "passage";
@@ -121,6 +125,7 @@ async function apiGet(url) {
 
 async function runSearch(query, mode) {
   $("article").hidden = true;
+  $("no-answer").hidden = true;
   $("results").hidden = false;
   $("results").replaceChildren();
   if (!query.trim()) { setStatus("请输入问题。"); return; }
@@ -140,6 +145,7 @@ async function runSearch(query, mode) {
 
 async function showArticle(docId, start, end, query) {
   $("results").hidden = true;
+  $("no-answer").hidden = true;
   $("article").hidden = false;
   $("back").href = query ? "/?" + new URLSearchParams({ q: query }) : "/";
   setStatus("正在打开原文…");

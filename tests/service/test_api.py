@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 
-RESULT_KEYS = {"rank", "score", "doc_id", "title", "source", "start", "end", "text", "evidence", "scores"}
+RESULT_KEYS = {"rank", "score", "confidence", "doc_id", "title", "source", "start", "end", "text", "evidence",
+               "scores"}
+RESPONSE_KEYS = {"query", "mode", "k", "reranked", "no_answer", "took_ms", "results"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def test_get_search_shape_order_and_offsets(client):
     response = client.get("/api/search", params={"q": "嘉兴经开区党委书记是谁", "k": 4})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "mode", "k", "took_ms", "results"}
+    assert set(body) == RESPONSE_KEYS
     assert body["mode"] == "hybrid" and body["k"] == 4 and len(body["results"]) == 4
     assert "章澜" in body["results"][0]["text"]
     assert [r["rank"] for r in body["results"]] == [1, 2, 3, 4]

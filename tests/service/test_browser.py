@@ -46,6 +46,19 @@ def test_search_then_open_the_citation(browser, live_server):
     page.screenshot(path=str(ARTIFACTS / "article-cited-span.png"))
 
 
+def test_no_answer_notice(browser, live_server):
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(live_server["url"] + "/?q=杭州湾跨海大桥全长多少公里？")
+    expect(page.locator("li.result").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#no-answer")).to_be_visible()
+    expect(page.locator("#no-answer")).to_contain_text("没有找到可靠的答案")
+    page.screenshot(path=str(ARTIFACTS / "search-no-answer.png"), full_page=True)
+    page.goto(live_server["url"] + "/?q=嘉兴经开区党委书记是谁")
+    expect(page.locator("li.result").first).to_contain_text("章澜", timeout=60_000)
+    expect(page.locator("#no-answer")).to_be_hidden()
+    expect(page.locator("li.result .score").first).to_contain_text("可信度")
+
+
 def test_shared_url_runs_the_search(browser, live_server):
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     page.goto(live_server["url"] + "/?q=昱能科技什么时候在科创板上市的")
