@@ -15,12 +15,12 @@ import numpy as np
 from index.chunking import Span
 from index.console import log
 from index.dense import Hit
-from index.embedder import Embedder, load_embedder
+from index.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
 from index.evidence import best_sentence
 from index.fusion import reciprocal_rank_fusion
 from index.query import validate_request
 from index.settings import Settings
-from index.store import LoadedIndex, load_index
+from index.store import LoadedIndex, load_index, read_manifest
 from index.tokenize import ChineseTokenizer
 
 
@@ -66,11 +66,21 @@ class Searcher:
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
-             log=log) -> Searcher:
-        """Load the model and the index, checking that the index was built with this model."""
+             log=log, load_model: bool = True) -> Searcher:
+        """Load the model and the index, checking that the index was built with this model and
+        encoder. With load_model=False (BM25-only searches) the model is not loaded: it loads,
+        and is checked against the index, only if a dense or hybrid search comes after all."""
+        if embedder is None and not load_model:
+            built_with = read_manifest(index_dir).get("model", {})
+            index = load_index(index_dir, {**built_with, "name": settings.model_name}, settings.hnsw_ef_search)
+            lazy = LazyEmbedder(lambda: load_embedder(settings, log=log),
+                                lambda e: check_index_encoder(index_dir, built_with, e.fingerprint))
+            return cls(index, lazy, settings)
         embedder = embedder or load_embedder(settings, log=log)
         model = {"name": settings.model_name, **embedder.fingerprint}
-        return cls(load_index(index_dir, model, settings.hnsw_ef_search), embedder, settings)
+        index = load_index(index_dir, model, settings.hnsw_ef_search)
+        check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
+        return cls(index, embedder, settings)
 
     def _retrieve(self, question: str, query_tokens: list[str], mode: str, n: int,
                   query_vector: np.ndarray | None) -> tuple[list[Hit], dict[int, dict[str, float]]]:
