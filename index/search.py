@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from index.console import log
-from index.embedder import Embedder, load_embedder
+from index.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
 from index.evidence import choose_evidence
 from index.fusion import reciprocal_rank_fusion
 from index.merge import drop_repeats
@@ -24,7 +24,7 @@ from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranke
 from index.rank.analysis import QuestionView
 from index.rank.reranker import FEATURE_LISTS
 from index.settings import Settings
-from index.store import LoadedIndex, load_index
+from index.store import LoadedIndex, load_index, read_manifest
 from index.tokenize import ChineseTokenizer
 
 
@@ -93,11 +93,21 @@ class Searcher:
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
-             log=log, ranker: bool = True) -> Searcher:
-        """Load the model, the index (checked to be built with this model) and the reranking model."""
+             log=log, load_model: bool = True, ranker: bool = True) -> Searcher:
+        """Load the model, the index (checked to be built with this model and encoder) and the
+        reranking model (checked to be trained with this encoder). With load_model=False
+        (BM25-only searches) neither model is loaded: the encoder loads, and is checked against
+        the index, only if a dense search comes after all; BM25 results are not reranked."""
+        if embedder is None and not load_model:
+            built_with = read_manifest(index_dir).get("model", {})
+            index = load_index(index_dir, {**built_with, "name": settings.model_name}, settings.hnsw_ef_search)
+            lazy = LazyEmbedder(lambda: load_embedder(settings, log=log),
+                                lambda e: check_index_encoder(index_dir, built_with, e.fingerprint))
+            return cls(index, lazy, settings)
         embedder = embedder or load_embedder(settings, log=log)
         model = {"name": settings.model_name, **embedder.fingerprint}
         index = load_index(index_dir, model, settings.hnsw_ef_search)
+        check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
         return cls(index, embedder, settings, load_ranker_model(settings, embedder) if ranker else None)
 
     def question_view(self, question: str) -> QuestionView:

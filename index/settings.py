@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     drcd_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "drcd_test"
     report_dir: Path = REPO_ROOT / "eval" / "report"
 
+    # --- encoder and speed -------------------------------------------------
+    encoder_precision: Literal["int8", "fp32"] = "int8"  # the ONNX encoder used for indexes and questions
+    encoder_threads: int = 1  # ONNX Runtime intra-op threads per model call
+    encoder_parallel_calls: int = 2  # model calls that may run at once (one per core)
+
     def index_dir_for(self, corpus: Path) -> Path:
         """The bundled corpus uses index_dir; any other corpus gets its own folder beside it,
         so indexing a second corpus never replaces the first."""

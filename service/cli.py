@@ -133,7 +133,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     validate_request(args.question if args.question is not None else "-", args.k, args.mode, settings)
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
     read_manifest(index_dir)
-    searcher = Searcher.open(index_dir, settings, log=log)
+    searcher = Searcher.open(index_dir, settings, log=log, load_model=args.mode != "bm25")
     if args.queries:
         return _search_batch(searcher, Path(args.queries), args.k, args.mode, False if args.no_rerank else None)
     response = searcher.search(args.question, args.k, args.mode, rerank=False if args.no_rerank else None).to_dict()
