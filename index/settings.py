@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     rerank: bool = True  # False: keep the fused order (the model still gives confidence and evidence)
     rerank_candidates: int = 30  # the fused top-N the learned model rescores
     ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
-    no_answer_threshold: float = 0.5  # no_answer when the best result's confidence is below this
+    # no_answer when the best result's confidence is below this: the value that flags 5% of the
+    # training questions' answerable lists out of fold (qa train-ranker prints it)
+    no_answer_threshold: float = 0.56
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128

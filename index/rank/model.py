@@ -21,6 +21,12 @@ DEFAULT_MODEL = Path(__file__).with_name("reranker.json")
 CONFIDENCE_EXTRA_INPUTS = ("score", "score_gap", "rank")  # after the passage features
 
 
+def embedder_identity(fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """The weights and the encoder's engine and precision, without the graph checksum."""
+    encoder = str(fingerprint.get("encoder", ""))
+    return {"weights_sha256": fingerprint.get("weights_sha256"), "encoder": encoder.rsplit("-", 1)[0]}
+
+
 class RankerModelError(RuntimeError):
     """The model file is missing, damaged, or was trained for another embedder."""
 
@@ -160,12 +166,19 @@ class RankerModel:
 
     def check(self, passage_features: tuple[str, ...], sentence_features: tuple[str, ...],
               embedder: dict[str, Any]) -> None:
-        """Refuse a model trained on other features or with another embedder's vectors."""
+        """Refuse a model trained on other features or with another embedder's vectors.
+
+        The embedder is the model's weights and the encoder's engine and precision (say
+        ``onnxruntime-int8``): what the dense features depend on. The graph file's own checksum
+        is left out, as a rebuilt graph of the same weights and precision gives the same vectors
+        (the conversion checks that) while its bytes may differ from one machine to another.
+        """
         if self.passage_features != passage_features or self.sentence_features != sentence_features:
             raise RankerModelError("the reranking model was trained with another feature list; "
                                    "retrain it with: qa train-ranker")
-        for key, value in self.embedder.items():
-            if embedder.get(key) != value:
+        trained, now = embedder_identity(self.embedder), embedder_identity(embedder)
+        for key, value in trained.items():
+            if now.get(key) != value:
                 raise RankerModelError(
                     f"the reranking model was trained for another embedder ({key} {value!r}, now "
-                    f"{embedder.get(key)!r}); retrain it with: qa train-ranker")
+                    f"{now.get(key)!r}); retrain it with: qa train-ranker")

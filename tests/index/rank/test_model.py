@@ -36,9 +36,12 @@ def test_the_committed_model_matches_this_feature_list_and_embedder(embedder):
 
 def test_a_model_for_another_embedder_is_refused(embedder):
     model = RankerModel.load(DEFAULT_MODEL)
-    other = {**embedder.fingerprint, "weights_sha256": "0" * 64}
-    with pytest.raises(RankerModelError, match="trained for another embedder"):
-        model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, other)
+    for other in ({**embedder.fingerprint, "weights_sha256": "0" * 64},
+                  {**embedder.fingerprint, "encoder": "onnxruntime-fp32-0123456789ab"}):
+        with pytest.raises(RankerModelError, match="trained for another embedder"):
+            model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, other)
+    rebuilt_graph = {**embedder.fingerprint, "encoder": embedder.fingerprint["encoder"][:-12] + "0" * 12}
+    model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, rebuilt_graph)  # same weights and precision
     with pytest.raises(RankerModelError, match="another feature list"):
         model.check(PASSAGE_FEATURES[:-1], SENTENCE_FEATURES, embedder.fingerprint)
 
