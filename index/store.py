@@ -36,7 +36,8 @@ LEXICAL = "bm25"
 
 
 class NotAnIndexError(RuntimeError):
-    """The target folder exists and holds files that are not an index we wrote: never replace it."""
+    """The target cannot take an index: it holds files that are not an index we wrote (never replace
+    them), or its folder cannot be written."""
 
     def __init__(self, target: Path, problem: str) -> None:
         super().__init__(
@@ -113,6 +114,19 @@ def check_replaceable(target: Path) -> None:
     if not any(target.iterdir()) or is_index_dir(target):
         return
     raise NotAnIndexError(target, f"it is not empty and has no {MANIFEST} written by qa index")
+
+
+def check_writable(target: Path) -> None:
+    """Raise NotAnIndexError unless a staging folder can be made beside `target`, as the write will.
+
+    Checked before a build's slow stages, so a read-only or mistyped --index-dir is reported at once.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=target.parent)).rmdir()
+    except OSError as exc:
+        raise NotAnIndexError(target, f"cannot create a folder in {target.parent} ({exc.strerror})") from exc
 
 
 @contextmanager

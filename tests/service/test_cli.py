@@ -123,3 +123,30 @@ def test_serve_reports_an_index_that_lost_its_manifest(index_copy):
     proc = qa("serve", "--index-dir", str(index_copy), "--port", "0")
     assert_one_line_error(proc, "has no manifest.json")
     assert (index_copy / "passages.jsonl").is_file()
+
+
+def test_index_repairs_a_record_with_a_lone_surrogate_and_indexes_the_rest(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join([
+        json.dumps({"id": "good", "text": "嘉兴是浙江省的一个城市。南湖是嘉兴的名胜。"}, ensure_ascii=False),
+        '{"id": "bad\\udc00", "title": "标题\\ud800", "source": "\\udc00", "text": "x\\udc00。南湖。"}',
+    ]), encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    proc = qa("index", "--corpus", str(corpus), "--index-dir", str(index_dir), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "Indexed 2 documents" in proc.stderr
+    assert f"warning: {corpus}:2: lone surrogate" in proc.stderr
+    search = qa("search", "南湖", "--json", "--index-dir", str(index_dir))
+    assert {r["doc_id"] for r in json.loads(search.stdout)["results"]} == {"good", "bad\ufffd"}
+
+
+def test_index_reports_an_unwritable_index_dir_before_embedding(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("嘉兴是浙江省的一个城市。", encoding="utf-8")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    proc = qa("index", "--corpus", str(corpus), "--index-dir", str(blocker / "idx"))  # with the progress bar
+    assert_one_line_error(proc, f"cannot create a folder in {blocker}")
+    assert "Batches" not in proc.stderr  # the embedding never started
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
