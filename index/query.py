@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from index.settings import MODES, Settings
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class QueryError(ValueError):
@@ -25,6 +28,10 @@ def clean_question(text: str) -> str:
 def validate_request(question: object, k: object, mode: object, settings: Settings) -> tuple[str, int, str]:
     if not isinstance(question, str):
         raise QueryError("invalid_question", "the question must be a string")
+    surrogate = _LONE_SURROGATE.search(question)
+    if surrogate:
+        raise QueryError("invalid_question", f"the question is not valid text: it holds {ascii(surrogate.group())}, "
+                         "a lone surrogate (from invalid UTF-8 or a broken \\u escape)")
     cleaned = clean_question(question)
     if not cleaned:
         raise QueryError("empty_question", "the question is empty; type a question in Chinese")

@@ -90,6 +90,16 @@ def _read_queries(path: Path) -> list[tuple[int, dict | str]]:
     return rows
 
 
+def _json_line(record: dict) -> str:
+    """One JSON line; if it echoes text UTF-8 cannot hold (a lone surrogate), that text is \\u-escaped."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line
+
+
 def _search_batch(searcher, path: Path, k: int, mode: str) -> int:
     from index.query import QueryError
 
@@ -103,11 +113,13 @@ def _search_batch(searcher, path: Path, k: int, mode: str) -> int:
             out = {"id": row.get("id"), "question": row["question"]}
             try:
                 out["results"] = searcher.search(row["question"], k, mode).to_dict()["results"]
-            except QueryError as exc:
-                log(f"{path}:{number}: {exc.message}")
-                out.update(results=[], error={"code": exc.code, "message": exc.message})
+            except Exception as exc:  # any failure is this line's alone: the batch goes on
+                code, message = (exc.code, exc.message) if isinstance(exc, QueryError) else (
+                    "search_failed", f"the search failed ({type(exc).__name__}: {exc})")
+                log(f"{path}:{number}: {message}")
+                out.update(results=[], error={"code": code, "message": message})
                 failures += 1
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        print(_json_line(out), flush=True)
     if failures:
         log(f"{failures} queries could not be searched (see above)")
     return EXIT_ERROR if failures else EXIT_OK

@@ -150,3 +150,26 @@ def test_index_reports_an_unwritable_index_dir_before_embedding(tmp_path):
     assert_one_line_error(proc, f"cannot create a folder in {blocker}")
     assert "Batches" not in proc.stderr  # the embedding never started
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_batch_line_with_a_lone_surrogate_gets_an_error_and_the_rest_are_answered(seed_index_dir, tmp_path):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join([
+        json.dumps({"id": "a", "question": "嘉兴经开区党委书记是谁"}, ensure_ascii=False),
+        '{"id": "bad", "question": "x\\ud800"}',
+        json.dumps({"id": "c", "question": "嘉兴科技城2003年财政总收入"}, ensure_ascii=False),
+    ]), encoding="utf-8")
+    proc = qa("search", "--queries", str(queries), "-k", "1", "--mode", "bm25", "--index-dir", str(seed_index_dir))
+    assert "Traceback" not in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "bad", "c"]
+    assert lines[0]["results"] and "8043万元" in lines[2]["results"][0]["text"]
+    assert lines[1]["question"] == "x\ud800" and lines[1]["results"] == []
+    assert lines[1]["error"]["code"] == "invalid_question"
+    assert proc.returncode == 1 and f"{queries}:2: the question is not valid text" in proc.stderr
+
+
+def test_question_that_is_not_utf8_gives_a_one_line_error(seed_index_dir):
+    proc = subprocess.run([*QA, "search", b"\xff\xfe", "--index-dir", str(seed_index_dir)],
+                          capture_output=True, text=True, timeout=600)
+    assert_one_line_error(proc, "qa: error: the question is not valid text")
