@@ -18,8 +18,19 @@ from service.routes.pages import STATIC_DIR
 request_log = logging.getLogger("zhqa.requests")
 
 
+def escape_for_log(text: str) -> str:
+    """Control characters, line breaks, spaces and backslashes as escapes (\\n, \\x1b, \\x20, \\\\), so a
+    request cannot forge log lines or colour a terminal; printable text such as Chinese stays as is."""
+    return "".join(c if c.isprintable() and c not in " \\" else
+                   "\\x20" if c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class RequestLog:
-    """One log line per request: method, path and query, status, time taken."""
+    """One log line per request: method, path and query, status, time taken.
+
+    The line is written just before the response's last chunk is sent, so it is in the log by the
+    time the client has its answer (tests and people reading the log never race the server).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,21 +40,29 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status, logged = 500, False
+
+        def write_line() -> None:
+            nonlocal logged
+            logged = True
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope["path"] + (f"?{query}" if query else "")
+            took = (time.perf_counter() - started) * 1000
+            request_log.info("%s %s %d %.1f ms", scope["method"], escape_for_log(target), status, took)
 
         async def capture(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                write_line()
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            target = scope["path"] + (f"?{query}" if query else "")
-            took = (time.perf_counter() - started) * 1000
-            request_log.info("%s %s %d %.1f ms", scope["method"], target, status, took)
+            if not logged:
+                write_line()
 
 
 def create_app(searcher: Searcher, settings: Settings) -> FastAPI:

@@ -72,3 +72,15 @@ def test_one_log_line_per_request_with_time_taken(live_server):
     httpx.get(f"{live_server['url']}/api/documents/log-probe-id", timeout=30)
     lines = [line for line in live_server["log"].read_text().splitlines() if "log-probe-id" in line]
     assert len(lines) == 1 and " 404 " in lines[0] and lines[0].endswith(" ms")
+
+
+def test_request_log_escapes_control_characters_in_the_path(live_server):
+    # A decoded %0A would start a forged log line; %1B would send a terminal colour code.
+    forged = "x-forge-probe%0A2026-11-23%2000:00:00,000%20GET%20/admin%20200%201.0%20ms%1B%5B31m%5C"
+    httpx.get(f"{live_server['url']}/api/documents/{forged}", timeout=30)
+    log = live_server["log"].read_text()
+    assert "\x1b" not in log and "\n2026-11-23 00:00:00,000 GET /admin" not in log
+    lines = [line for line in log.splitlines() if "x-forge-probe" in line]
+    assert len(lines) == 1, lines
+    assert "x-forge-probe\\n2026-11-23\\x2000:00:00,000\\x20GET\\x20/admin" in lines[0]
+    assert lines[0].endswith(" ms") and "\\x1b[31m\\\\ 404 " in lines[0]
