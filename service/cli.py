@@ -196,12 +196,20 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from index.documents import CorpusError
     from index.model_convert import ModelConversionError
     from index.query import QueryError
     from index.store import IndexLoadError, NotAnIndexError
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a bad QA_* value: one line per setting, not a traceback
+        for error in exc.errors():
+            name = "QA_" + "_".join(str(part) for part in error["loc"]).upper()
+            log(f"qa: error: setting {name}: {error['msg']} (got {error.get('input')!r})")
+        return EXIT_ERROR
     args = build_parser(settings).parse_args(argv)
     try:
         return args.handler(args, settings)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +175,33 @@ def test_question_that_is_not_utf8_gives_a_one_line_error(seed_index_dir):
     proc = subprocess.run([*QA, "search", b"\xff\xfe", "--index-dir", str(seed_index_dir)],
                           capture_output=True, text=True, timeout=600)
     assert_one_line_error(proc, "qa: error: the question is not valid text")
+
+
+def test_a_bad_setting_is_one_line_naming_it():
+    proc = subprocess.run([*QA, "--help"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "QA_PORT": "abc"})
+    assert_one_line_error(proc, "qa: error: setting QA_PORT: ")
+    assert "'abc'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("model", "multilingual-e5-small"),
+    ("files", {"documents.jsonl": 5}),
+    ("counts", [5, 134]),
+])
+def test_manifest_fields_of_the_wrong_type_are_one_line_errors(index_copy, field, value):
+    manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest[field] = value
+    (index_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    proc = qa("search", "南湖", "--index-dir", str(index_copy))
+    assert_one_line_error(proc, f"has a corrupt manifest.json ({field} is not")
+
+
+def test_serve_on_a_taken_port_reports_only_the_bind_error(seed_index_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = qa("serve", "--port", str(port), "--index-dir", str(seed_index_dir))
+    assert_one_line_error(proc, f"qa: error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert "Serving" not in proc.stderr
