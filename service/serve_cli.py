@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 
 from index.console import log
 from index.settings import Settings
+
+
+class BindError(OSError):
+    """The address to serve on cannot be taken; the message says why."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind (not yet listen) before anything slow, so a taken port is the only thing reported."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise BindError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = "; is another qa serve running? Choose another --port" if exc.errno == errno.EADDRINUSE else ""
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from exc
+    return sock
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,6 +52,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     build_first = index_dir == settings.index_dir and (not index_dir.exists() or not any(index_dir.iterdir()))
     if not build_first:
         read_manifest(index_dir)  # fails fast, with how to rebuild, before the model loads
+    try:
+        sock = bind_socket(args.host, args.port)
+    except BindError as exc:
+        log(f"qa: error: {exc}")
+        return 1
     embedder = load_embedder(settings, log=log)
     if build_first:
         log(f"No index at {index_dir}; building it from {settings.corpus_path} first ...")
@@ -37,10 +66,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     app = create_app(searcher, settings)
     counts = searcher.index.manifest["counts"]
+    host, port = sock.getsockname()[:2]  # the real port when --port 0 asked for any free one
+    host = f"[{host}]" if ":" in host else host
     log(f"Serving {counts['documents']} documents, {counts['passages']} passages "
-         f"on http://{args.host}:{args.port}  (API docs: /docs)")
-    uvicorn.run(app, host=args.host, port=args.port, http=Utf8RequestLineProtocol,
-                access_log=False, log_level="warning")
+         f"on http://{host}:{port}  (API docs: /docs)")
+    config = uvicorn.Config(app, http=Utf8RequestLineProtocol, access_log=False, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
