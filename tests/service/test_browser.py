@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -63,3 +64,21 @@ def test_empty_and_error_messages(browser, live_server):
     page.press("#q", "Enter")
     expect(page.locator("#status")).to_contain_text("检索失败", timeout=30_000)
     expect(page.locator("#status")).to_have_class("error")
+
+
+@pytest.mark.parametrize(("start", "end"), [("200", "100"), ("-5", "20"), ("10", "99999999"), ("x", "5")])
+def test_a_bad_citation_range_shows_the_article_once_unmarked(browser, live_server, start, end):
+    doc_id = "002_f452990c5d0afd35"
+    text = httpx.get(f"{live_server['url']}/api/documents/{doc_id}", timeout=30).json()["text"]
+    page = browser.new_page()
+    page.goto(f"{live_server['url']}/?doc={doc_id}&start={start}&end={end}&q=x")
+    expect(page.locator("#article-title")).to_contain_text("嘉兴经开区", timeout=30_000)
+    assert page.locator("#article-text").text_content() == text  # every character once
+    assert page.locator("mark#cited").count() == 0
+
+
+def test_an_unknown_mode_in_the_url_falls_back_to_hybrid(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server["url"] + "/?q=嘉兴经开区党委书记是谁&mode=bogus")
+    expect(page.locator("li.result").first).to_contain_text("章澜", timeout=60_000)
+    assert page.locator("#mode").input_value() == "hybrid"
