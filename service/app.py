@@ -12,6 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from index.search import Searcher
 from index.settings import Settings
 from service.errors import BodySizeLimit, install_error_handlers
+from service.middleware import Utf8Url
+from service.openapi import contract_schema
 from service.routes import documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
@@ -76,8 +78,10 @@ def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
     app.state.searcher = searcher
     install_error_handlers(app, settings)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Utf8Url)
     app.add_middleware(RequestLog)
     for module in (search, documents, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.openapi = lambda: contract_schema(app, settings)
     return app

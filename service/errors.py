@@ -41,6 +41,13 @@ def _field_error(error: dict, settings: Settings) -> tuple[int, str, str]:
     return 422, "invalid_request", f"{'.'.join(location) or 'request'}: {error.get('msg', 'invalid value')}"
 
 
+_BODY_PROBLEMS = {
+    UnicodeDecodeError: "it is not UTF-8 text",
+    RecursionError: "it is nested too deeply",
+    ValueError: "it holds a number too long to read",  # int() refuses over 4,300 digits
+}
+
+
 def install_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(QueryError)
     async def query_error(_: Request, exc: QueryError) -> JSONResponse:
@@ -53,6 +60,10 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI turns any failure to read a JSON body (other than a syntax error) into a bare 400.
+        problem = _BODY_PROBLEMS.get(type(exc.__cause__)) if exc.status_code == 400 else None
+        if problem:
+            return error_response(400, "invalid_json", f"the request body is not valid JSON: {problem}")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message)

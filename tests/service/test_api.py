@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -165,3 +166,55 @@ def test_search_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "文章问答检索" in page.text
     assert client.get("/static/app.js").status_code == 200
+
+
+@pytest.mark.parametrize("k", ["2.0", "1_0", "+3", " 3 ", "%203%20", "３", "", "0x3", "-1", "9" * 5000])
+def test_get_k_is_plain_decimal_digits_only(client, k):
+    assert_error(client.get(f"/api/search?q=%E5%8D%97%E6%B9%96&k={k}"), 422, "invalid_k")
+
+
+def test_get_k_as_digits_is_accepted(client):
+    assert client.get("/api/search", params={"q": "南湖", "k": "007", "mode": "bm25"}).json()["k"] == 7
+
+
+@pytest.mark.parametrize("query", ["q=%FF%FE", "q=%E5%8D", "q=%E5%8D%97&mode=%C0%AF"])
+def test_get_with_invalid_utf8_is_refused(client, query):
+    assert_error(client.get(f"/api/search?{query}"), 400, "invalid_encoding")
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b'{"q": "\xff\xfe"}', "application/json"),
+    (b"[" * 5000 + b"]" * 5000, "application/json"),
+    (b'{"q": "a", "k": ' + b"9" * 5000 + b"}", "application/json"),
+    ('{"q": "南湖"}'.encode("gbk"), "application/json; charset=gbk"),
+])
+def test_unreadable_bodies_are_invalid_json(client, body, content_type):
+    assert_error(client.post("/api/search", content=body, headers={"content-type": content_type}),
+                 400, "invalid_json")
+
+
+def test_question_length_counts_what_was_sent(client):
+    assert_error(client.get("/api/search", params={"q": "问" + " " * 512}), 422, "question_too_long")
+
+
+def test_openapi_publishes_the_limits_that_are_enforced(client, settings):
+    spec = client.get("/openapi.json").json()
+    params = {p["name"]: p for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    body = spec["components"]["schemas"]["SearchRequest"]["properties"]
+    for question in (params["q"]["schema"], body["q"]):
+        assert question["type"] == "string" and question["minLength"] == 1
+        assert question["maxLength"] == settings.max_question_chars and question["pattern"]
+    assert params["q"]["required"] is True
+    for k in (params["k"]["schema"], body["k"]["anyOf"][0]):
+        assert (k["type"], k["minimum"], k["maximum"]) == ("integer", 1, settings.max_k)
+    assert "HTTPValidationError" not in json.dumps(spec)  # every error has the Error shape
+
+
+@pytest.mark.parametrize("question", [" ", "\u200b\u3000", "\x00\t", "\ufeff", "\U000E0020", "a", "\U0001F600", " 问 "])
+def test_the_published_pattern_says_which_questions_are_empty(client, question):
+    pattern = client.get("/openapi.json").json()["components"]["schemas"]["SearchRequest"]["properties"]["q"]["pattern"]
+    response = client.post("/api/search", json={"q": question, "mode": "bm25"})
+    if re.search(pattern, question):
+        assert response.status_code == 200, response.text
+    else:
+        assert_error(response, 422, "empty_question")

@@ -1,0 +1,32 @@
+"""Pure ASGI middleware: checks and headers that apply to every request."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.errors import error_response
+
+
+class Utf8Url:
+    """Refuse with 400 a URL whose percent-escapes are not UTF-8.
+
+    Starlette would decode them with replacement characters, so `q=%FF%FE` was
+    searched as "��". A question that is not text is refused instead, as a body that
+    is not UTF-8 is.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for part, raw in (("path", scope.get("raw_path") or b""), ("query string", scope.get("query_string", b""))):
+                try:
+                    unquote_to_bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    message = f"the URL's {part} is not UTF-8 once percent-decoded; percent-encode UTF-8 text"
+                    await error_response(400, "invalid_encoding", message)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
