@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from index.search import Searcher
 from index.settings import Settings
 from service.errors import BodySizeLimit, install_error_handlers
-from service.middleware import Utf8Url
+from service.middleware import HeadAsGet, Utf8Url
 from service.openapi import contract_schema
 from service.routes import documents, health, pages, search
 from service.routes.pages import STATIC_DIR
@@ -74,10 +74,12 @@ def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
         description="Ask a question in Chinese; get the passages that answer it, each with its "
         "article and character range, and the sentence that answers it.",
         version="0.1.0",
+        redirect_slashes=False,  # Starlette's redirect echoes the Host header; errors.py redirects instead
     )
     app.state.searcher = searcher
     install_error_handlers(app, settings)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(Utf8Url)
     app.add_middleware(RequestLog)
     for module in (search, documents, health, pages):

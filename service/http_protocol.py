@@ -5,14 +5,20 @@ request line unencoded. h11 (and httptools) follow the URI grammar and reject
 them with "Invalid HTTP request received". This protocol percent-encodes those
 bytes in the request line only, before h11 sees it; headers and bodies are
 passed through untouched. Already-encoded requests are unchanged.
+
+A request h11 cannot parse is answered with the API's JSON error shape (400
+bad_request), not uvicorn's plain text.
 """
 
 from __future__ import annotations
+
+import json
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 MAX_REQUEST_LINE = 16_384
+BAD_REQUEST = json.dumps({"error": {"code": "bad_request", "message": "the request is not valid HTTP/1.1"}}).encode()
 
 
 def percent_encode_high_bytes(line: bytes) -> bytes:
@@ -42,3 +48,11 @@ class Utf8RequestLineProtocol(H11Protocol):
         # A new request line follows only once h11 is idle with nothing buffered (no pipelining).
         buffered = len(getattr(self.conn, "_receive_buffer", b""))
         self._awaiting_line = self.conn.their_state is h11.IDLE and buffered == 0
+
+    def send_400_response(self, msg: str) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(BAD_REQUEST)).encode()),
+                   (b"x-content-type-options", b"nosniff"), (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                      h11.Data(data=BAD_REQUEST), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
 
@@ -30,3 +30,25 @@ class Utf8Url:
                     await error_response(400, "invalid_encoding", message)(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD is answered like GET, with the same status and headers and no body, on every GET route.
+
+    The route table (and so the OpenAPI document) lists GET only; HEAD is implied by it (RFC 9110).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)

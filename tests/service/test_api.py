@@ -218,3 +218,40 @@ def test_the_published_pattern_says_which_questions_are_empty(client, question):
         assert response.status_code == 200, response.text
     else:
         assert_error(response, 422, "empty_question")
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/search?q=%E5%8D%97%E6%B9%96&k=1", "/api/documents",
+                                  "/static/app.js", "/openapi.json"])
+def test_head_answers_like_get_without_a_body(client, path):
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"] and head.content == b""
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("DELETE", "/api/search", "GET, HEAD, POST"),
+    ("PUT", "/healthz", "GET, HEAD"),
+    ("POST", "/", "GET, HEAD"),
+    ("PATCH", "/api/documents/003_aa809658476baa4e", "GET, HEAD"),
+    ("DELETE", "/static/app.js", "GET, HEAD"),
+])
+def test_every_405_says_what_is_allowed(client, method, path, allow):
+    response = client.request(method, path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+
+
+@pytest.mark.parametrize(("path", "location"), [
+    ("/healthz/", "/healthz"),
+    ("/api/search/?q=%E5%8D%97", "/api/search?q=%E5%8D%97"),
+    ("/docs/", "/docs"),
+])
+def test_trailing_slash_redirect_never_echoes_the_host(client, path, location):
+    response = client.get(path, headers={"host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == location
+    assert "evil" not in response.text
+
+
+def test_unknown_path_with_a_slash_is_still_404(client):
+    assert_error(client.get("/nothing/", follow_redirects=False), 404, "not_found")
+    assert_error(client.post("/healthz/", follow_redirects=False), 404, "not_found")
