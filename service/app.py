@@ -8,11 +8,12 @@ import time
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from index.search import Searcher
 from index.settings import Settings
 from service.errors import BodySizeLimit, install_error_handlers
-from service.middleware import HeadAsGet, Utf8Url
+from service.middleware import HeadAsGet, SecurityHeaders, Utf8Url
 from service.openapi import contract_schema
 from service.routes import documents, health, pages, search
 from service.routes.pages import STATIC_DIR
@@ -75,15 +76,20 @@ def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
         "article and character range, and the sentence that answers it.",
         version="0.1.0",
         redirect_slashes=False,  # Starlette's redirect echoes the Host header; errors.py redirects instead
+        docs_url=None,  # FastAPI's /docs loads Swagger UI from a CDN: pages.py serves a local copy
+        redoc_url=None,  # ReDoc too; no local copy of it is shipped
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.searcher = searcher
     install_error_handlers(app, settings)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(Utf8Url)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
     for module in (search, documents, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     app.openapi = lambda: contract_schema(app, settings)
     return app

@@ -159,7 +159,8 @@ def test_openapi_docs_with_examples(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/healthz"} <= set(spec["paths"])
     assert "嘉兴经开区党委书记是谁" in json.dumps(spec, ensure_ascii=False)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in docs.text
 
 
 def test_search_page_is_served(client):
@@ -255,3 +256,32 @@ def test_trailing_slash_redirect_never_echoes_the_host(client, path, location):
 def test_unknown_path_with_a_slash_is_still_404(client):
     assert_error(client.get("/nothing/", follow_redirects=False), 404, "not_found")
     assert_error(client.post("/healthz/", follow_redirects=False), 404, "not_found")
+
+
+def test_docs_load_nothing_from_other_hosts_and_have_no_inline_script(client):
+    page = client.get("/docs").text
+    assert "http://" not in page and "https://" not in page
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+    assert scripts and all('src="/' in attributes and not body.strip() for attributes, body in scripts)
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/static/docs.js"):
+        assert client.get(asset).status_code == 200
+    assert_error(client.get("/redoc"), 404, "not_found")  # ReDoc came from a CDN; it is gone
+
+
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/api/search?q=%E5%8D%97&k=1", "/api/documents",
+                                  "/api/nothing", "/healthz", "/openapi.json", "/docs"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert "http:" not in csp and "https:" not in csp and "script-src" not in csp  # scripts: own files only
+    if path != "/docs":  # the search page needs no inline style either; Swagger UI sets style attributes
+        assert "unsafe-inline" not in csp
+
+
+def test_the_search_page_has_no_inline_script_or_style(client):
+    page = client.get("/").text
+    assert "<style" not in page and " style=" not in page and " on" not in page.replace(" one", "")
+    assert all('src="/static/' in attributes and not body.strip()
+               for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S))
