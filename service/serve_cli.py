@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import resource
 import socket
 import sys
 from pathlib import Path
@@ -33,6 +34,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
         hint = "; is another qa serve running? Choose another --port" if exc.errno == errno.EADDRINUSE else ""
         raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from exc
     return sock
+
+
+def connection_cap(settings: Settings) -> int:
+    """max_connections, but at most half the open-file limit: the rest is for the model, the index
+    and the connections accepted in one burst before the oldest waiting ones are closed."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return settings.max_connections
+    return max(1, min(settings.max_connections, soft // 2))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,7 +80,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     host = f"[{host}]" if ":" in host else host
     log(f"Serving {counts['documents']} documents, {counts['passages']} passages "
          f"on http://{host}:{port}  (API docs: /docs)")
-    config = uvicorn.Config(app, http=Utf8RequestLineProtocol, access_log=False, log_level="warning")
+    cap = connection_cap(settings)
+    protocol = Utf8RequestLineProtocol.configured(settings.request_head_timeout, cap)
+    # The backlog also bounds how many connections asyncio accepts at once, before the protocol
+    # can close the excess: kept well under the cap so a burst never runs out of file descriptors.
+    config = uvicorn.Config(app, http=protocol, backlog=max(16, cap // 4), access_log=False, log_level="warning")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
