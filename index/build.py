@@ -14,7 +14,7 @@ from index.documents import Document, LoadProblem, load_corpus
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
 from index.settings import Settings
-from index.store import check_replaceable, write_index
+from index.store import check_replaceable, check_writable, write_index
 from index.tokenize import TOKENIZER_VERSION, ChineseTokenizer
 
 
@@ -60,6 +60,7 @@ def build_index(
     progress: bool = True,
 ) -> BuildReport:
     check_replaceable(index_dir)  # refuse a folder we must not replace before any work is done
+    check_writable(index_dir)  # and one we cannot write, rather than after the embedding
     seconds: dict[str, float] = {}
     started = last = time.perf_counter()
 

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     max_k: int = 50
     max_body_bytes: int = 16_384
 
+    # --- service hardening ---
+    request_head_timeout: float = 15.0  # seconds a connection has to send a whole request head, then 408
+    max_connections: int = 512  # open connections; over it the oldest still sending its head is closed
+
     # --- evaluation --------------------------------------------------------
     cmrc_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018_dev"
     drcd_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "drcd_test"

@@ -40,7 +40,8 @@ LEXICAL = "bm25"
 
 
 class NotAnIndexError(RuntimeError):
-    """The target folder exists and holds files that are not an index we wrote: never replace it."""
+    """The target cannot take an index: it holds files that are not an index we wrote (never replace
+    them), or its folder cannot be written."""
 
     def __init__(self, target: Path, problem: str) -> None:
         super().__init__(
@@ -124,6 +125,19 @@ def check_replaceable(target: Path) -> None:
     raise NotAnIndexError(target, f"it is not empty and has no {MANIFEST} written by qa index")
 
 
+def check_writable(target: Path) -> None:
+    """Raise NotAnIndexError unless a staging folder can be made beside `target`, as the write will.
+
+    Checked before a build's slow stages, so a read-only or mistyped --index-dir is reported at once.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=target.parent)).rmdir()
+    except OSError as exc:
+        raise NotAnIndexError(target, f"cannot create a folder in {target.parent} ({exc.strerror})") from exc
+
+
 @contextmanager
 def atomic_directory(target: Path) -> Iterator[Path]:
     """Yield a fresh staging directory; on success it replaces `target`, on error it vanishes.
@@ -201,13 +215,34 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def _check_field_types(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """The fields loading reads must have the types we wrote, or loading fails with a traceback."""
+    def entry_ok(name: object, entry: object) -> bool:
+        return (isinstance(name, str) and not Path(name).is_absolute() and ".." not in Path(name).parts
+                and isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
+                and isinstance(entry.get("sha256"), str))
+
+    model, files, counts = manifest.get("model"), manifest.get("files"), manifest.get("counts")
+    problem = (
+        "model is not an object" if not isinstance(model, dict)
+        else "files is not an object of {bytes, sha256} entries inside the folder"
+        if not isinstance(files, dict) or not all(entry_ok(n, e) for n, e in files.items())
+        else "counts is not an object of whole numbers"
+        if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in ("documents", "passages"))
+        else None
+    )
+    if problem:
+        raise IndexLoadError(index_dir, f"has a corrupt {MANIFEST} ({problem})")
+
+
 def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any]) -> None:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        raise IndexLoadError(index_dir, f"has format version {version}; this program reads version {FORMAT_VERSION}")
+        raise IndexLoadError(index_dir, f"has format version {version!r}; this program reads version {FORMAT_VERSION}")
     if manifest.get("tokenizer_version") != TOKENIZER_VERSION:
         raise IndexLoadError(index_dir, f"was tokenized by another version ({manifest.get('tokenizer_version')}, "
                              f"now {TOKENIZER_VERSION})")
+    _check_field_types(index_dir, manifest)
     built_with = manifest.get("model", {})
     for key in ("name", "weights_sha256"):
         if built_with.get(key) != model.get(key):

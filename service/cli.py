@@ -98,6 +98,16 @@ def _read_queries(path: Path) -> list[tuple[int, dict | str]]:
     return rows
 
 
+def _json_line(record: dict) -> str:
+    """One JSON line; if it echoes text UTF-8 cannot hold (a lone surrogate), that text is \\u-escaped."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line
+
+
 def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None) -> int:
     from index.query import QueryError
 
@@ -112,11 +122,13 @@ def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None) 
             try:
                 response = searcher.search(row["question"], k, mode, rerank=rerank).to_dict()
                 out.update(no_answer=response["no_answer"], results=response["results"])
-            except QueryError as exc:
-                log(f"{path}:{number}: {exc.message}")
-                out.update(results=[], error={"code": exc.code, "message": exc.message})
+            except Exception as exc:  # any failure is this line's alone: the batch goes on
+                code, message = (exc.code, exc.message) if isinstance(exc, QueryError) else (
+                    "search_failed", f"the search failed ({type(exc).__name__}: {exc})")
+                log(f"{path}:{number}: {message}")
+                out.update(results=[], error={"code": code, "message": message})
                 failures += 1
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        print(_json_line(out), flush=True)
     if failures:
         log(f"{failures} queries could not be searched (see above)")
     return EXIT_ERROR if failures else EXIT_OK
@@ -195,13 +207,21 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from index.documents import CorpusError
     from index.model_convert import ModelConversionError
     from index.query import QueryError
     from index.rank.model import RankerModelError
     from index.store import IndexLoadError, NotAnIndexError
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a bad QA_* value: one line per setting, not a traceback
+        for error in exc.errors():
+            name = "QA_" + "_".join(str(part) for part in error["loc"]).upper()
+            log(f"qa: error: setting {name}: {error['msg']} (got {error.get('input')!r})")
+        return EXIT_ERROR
     args = build_parser(settings).parse_args(argv)
     try:
         return args.handler(args, settings)

@@ -152,8 +152,17 @@ async function showArticle(docId, start, end, query) {
   try {
     const doc = await apiGet(`/api/documents/${encodeURIComponent(docId)}`);
     $("article-title").textContent = doc.title;
-    $("article-meta").textContent = [doc.date, doc.source, `引用：第 ${start}–${end} 字`].filter(Boolean).join(" · ");
     const box = $("article-text");
+    // Highlight only a real span of the text; a hand-edited URL (end before start, past the end)
+    // shows the article once, unmarked, rather than repeating or marking the wrong text.
+    const cited = start !== null && end !== null && start < end && end <= doc.text.length;
+    $("article-meta").textContent = [doc.date, doc.source, cited ? `引用：第 ${start}–${end} 字` : ""]
+      .filter(Boolean).join(" · ");
+    if (!cited) {
+      box.replaceChildren(document.createTextNode(doc.text));
+      setStatus("");
+      return;
+    }
     const mark = document.createElement("mark");
     mark.id = "cited";
     mark.textContent = doc.text.slice(start, end);
@@ -165,13 +174,20 @@ async function showArticle(docId, start, end, query) {
   }
 }
 
+// A character offset from the URL: a plain whole number, else null.
+function offset(text) {
+  return text !== null && /^[0-9]{1,9}$/.test(text) ? Number(text) : null;
+}
+
+const MODES = ["hybrid", "bm25", "dense"];
+
 function route() {
   const params = new URLSearchParams(location.search);
   const query = params.get("q") || "";
   $("q").value = query;
-  if (params.get("mode")) $("mode").value = params.get("mode");
+  $("mode").value = MODES.includes(params.get("mode")) ? params.get("mode") : "hybrid";
   if (params.has("doc")) {
-    showArticle(params.get("doc"), Number(params.get("start")) || 0, Number(params.get("end")) || 0, query);
+    showArticle(params.get("doc"), offset(params.get("start")), offset(params.get("end")), query);
   } else if (query) {
     runSearch(query, $("mode").value);
   }
