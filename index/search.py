@@ -18,6 +18,7 @@ from index.dense import Hit
 from index.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
 from index.evidence import best_sentence
 from index.fusion import reciprocal_rank_fusion
+from index.memo import MemoTokenizer
 from index.query import validate_request
 from index.settings import Settings
 from index.store import LoadedIndex, load_index, read_manifest
@@ -73,14 +74,16 @@ class Searcher:
         if embedder is None and not load_model:
             built_with = read_manifest(index_dir).get("model", {})
             index = load_index(index_dir, {**built_with, "name": settings.model_name}, settings.hnsw_ef_search)
-            lazy = LazyEmbedder(lambda: load_embedder(settings, log=log),
-                                lambda e: check_index_encoder(index_dir, built_with, e.fingerprint))
-            return cls(index, lazy, settings)
-        embedder = embedder or load_embedder(settings, log=log)
-        model = {"name": settings.model_name, **embedder.fingerprint}
-        index = load_index(index_dir, model, settings.hnsw_ef_search)
-        check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
-        return cls(index, embedder, settings)
+            embedder = LazyEmbedder(lambda: load_embedder(settings, log=log),
+                                    lambda e: check_index_encoder(index_dir, built_with, e.fingerprint))
+        else:
+            embedder = embedder or load_embedder(settings, log=log)
+            model = {"name": settings.model_name, **embedder.fingerprint}
+            index = load_index(index_dir, model, settings.hnsw_ef_search)
+            check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
+        searcher = cls(index, embedder, settings)
+        searcher.tokenizer = MemoTokenizer(searcher.tokenizer)  # evidence sentences recur across requests
+        return searcher
 
     def _retrieve(self, question: str, query_tokens: list[str], mode: str, n: int,
                   query_vector: np.ndarray | None) -> tuple[list[Hit], dict[int, dict[str, float]]]:

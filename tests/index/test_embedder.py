@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from index.embedder import LazyEmbedder
+from index.memo import MemoTokenizer
 from index.search import Searcher
 from index.store import IndexLoadError
 
@@ -120,3 +121,13 @@ def test_cli_bm25_search_imports_no_model_runtime(seed_index_dir):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "0 []", proc.stdout
+
+
+def test_memoized_tokenization_changes_no_answer(searcher, settings):
+    """Searcher.open memoizes tokenization (evidence sentences recur); results are the same."""
+    plain = Searcher(searcher.index, searcher.embedder, settings)
+    assert isinstance(searcher.tokenizer, MemoTokenizer) and not isinstance(plain.tokenizer, MemoTokenizer)
+    for question in ("嘉兴经开区党委书记是谁", "嘉兴科技城2003年财政总收入是多少", "昱能科技是什么时候在科创板上市的"):
+        for _ in range(2):  # the second time from the cache
+            assert searcher.search(question, 5).to_dict()["results"] == plain.search(question, 5).to_dict()["results"]
+    assert searcher.tokenizer.cache_info().hits > 0
