@@ -55,11 +55,15 @@ def markdown(results: dict) -> str:
         _table(["mode", "median", "min", "max", "runs"],
                [[mode, v["median"], v["min"], v["max"], v["runs"]] for mode, v in results["cold"].items()]),
         "", "## Index build", "",
-        _table(["corpus", "passages", "passages/s", "embed passages/s", "load+clean s", "tokenize s", "embed s",
-                "write s"],
-               [[name, b["passages"], b["passages_per_s"]["median"], b["embed_passages_per_s"],
-                 b["seconds"]["load_and_clean"], b["seconds"]["tokenize"], b["seconds"]["embed"], b["seconds"]["write"]]
+        _table(["corpus", "passages", "passages/s", "spread", "embed passages/s", "cores busy", "passages/CPU-s",
+                "load+clean s", "tokenize s", "embed s", "write s"],
+               [[name, b["passages"], b["passages_per_s"]["median"],
+                 f"{b['passages_per_s']['min']}–{b['passages_per_s']['max']}", b["embed_passages_per_s"],
+                 b.get("cores_busy"), b.get("passages_per_cpu_s"), b["seconds"]["load_and_clean"],
+                 b["seconds"]["tokenize"], b["seconds"]["embed"], b["seconds"]["write"]]
                 for name, b in build.items()]),
+        "", "cores busy: CPU-seconds the build used per wall second (the machine has "
+        f"{m['cores']}); below {m['cores']}, other processes held the rest.",
         "", "## Memory", "",
         f"qa serve after warm-up: {memory['serve']['rss_mb']} MB resident (peak {memory['serve']['peak_rss_mb']} MB); "
         f"qa index on the seed corpus: peak {memory['index']['peak_rss_mb']} MB.", "",
