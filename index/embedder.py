@@ -9,6 +9,7 @@ sentence-transformers does), then L2-normalized.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections import deque
@@ -91,6 +92,13 @@ class Embedder:
         self.dim = self.engine.dim
         self.fingerprint = model_fingerprint(self.model_dir, precision)
         self._pool: ThreadPoolExecutor | None = None
+
+    def with_layout(self, threads: int, parallel_calls: int) -> Embedder:
+        """The same encoder and tokenizer with another thread layout (for measuring layouts)."""
+        other = copy.copy(self)
+        other.engine = OnnxEngine(self.model_dir / ENCODER_DIR / f"{self.precision}.onnx", threads, parallel_calls)
+        other._pool = None
+        return other
 
     # --- tokenization and batching ---------------------------------------
 

@@ -34,7 +34,7 @@ MAGIC = b"E5S1"
 Q4_BLOCK = 32  # weights per block
 Q4_BLOCK_BYTES = 18  # f16 scale + 16 bytes of nibbles
 PARITY_MIN_COSINE = 0.999
-INT8_MIN_COSINE = 0.99  # int8 against fp32 on the parity sentences (measured 0.995-0.997)
+INT8_MIN_COSINE = 0.995  # int8 against fp32 on the parity sentences (measured 0.998)
 PARITY_SENTENCES = (
     "嘉兴高新区2025年规上工业企业研发经费是多少？",
     "2025年,嘉兴高新区规模以上工业企业研发经费预计达24.33亿元,同比增长22.41%",
@@ -255,8 +255,8 @@ def kept_pieces(m: PackedModel) -> np.ndarray:
 #
 # The graph is written here from the packed weights (no torch, no tracing): the embeddings
 # and their LayerNorm, then per layer ONNX Runtime's fused Attention (Q/K/V projection,
-# padding mask, softmax), the output projection with its residual LayerNorm
-# (SkipLayerNormalization), and the erf-GELU feed-forward (BiasGelu). Its one output is the
+# padding mask, softmax), the output projection with its residual LayerNorm, and the
+# erf-GELU feed-forward (BiasGelu). Its one output is the
 # final token states; pooling is done by the caller, which needs the token states for
 # per-span vectors too. The word-embedding table is gathered straight from the file's 4-bit
 # blocks (GatherBlockQuantized): exactly the dequantized values, at an eighth of the memory.
@@ -286,6 +286,14 @@ def build_onnx_encoder(m: PackedModel, keep: np.ndarray | None = None):
     def node(op: str, inputs: list[str], output: str, domain: str = "", **attrs) -> str:
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
+
+    def residual_layer_norm(y: str, bias: str, skip: str, norm: str, out: str) -> str:
+        """LayerNorm(y + bias + skip). Plain Add and LayerNormalization: measured 30% faster
+        end to end than ONNX Runtime's fused SkipLayerNormalization on CPU."""
+        y = node("Add", [y, const(bias, t[bias])], out + "_biased")
+        y = node("Add", [y, skip], out + "_residual")
+        return node("LayerNormalization", [y, const(norm + ".w", t[norm + ".w"]), const(norm + ".b", t[norm + ".b"])],
+                    out, axis=-1, epsilon=m.layer_norm_eps)
 
     def weight(key: str, rows: int, cols: int) -> str:
         """The file's W (rows = out features, cols = in features), transposed for x @ W."""
@@ -318,16 +326,12 @@ def build_onnx_encoder(m: PackedModel, keep: np.ndarray | None = None):
         attn = node("Attention", [x, const(p + "qkv.w", qkv), const(p + "qkv.b", qkv_bias), mask],
                     p + "attention", domain=MS_DOMAIN, num_heads=m.heads)
         attn = node("MatMul", [attn, weight(p + "ao.w", h, h)], p + "attention_out")
-        x = node("SkipLayerNormalization", [attn, x, const(p + "aln.w", t[p + "aln.w"]),
-                                            const(p + "aln.b", t[p + "aln.b"]), const(p + "ao.b", t[p + "ao.b"])],
-                 p + "attention_ln", domain=MS_DOMAIN, epsilon=m.layer_norm_eps)
+        x = residual_layer_norm(attn, p + "ao.b", x, p + "aln", p + "attention_ln")
         ff = node("MatMul", [x, weight(p + "fi.w", m.ffn, h)], p + "ffn_in")
         ff = node("BiasGelu", [ff, const(p + "fi.b", t[p + "fi.b"])], p + "gelu", domain=MS_DOMAIN)
         ff = node("MatMul", [ff, weight(p + "fo.w", h, m.ffn)], p + "ffn_out")
-        x = node("SkipLayerNormalization", [ff, x, const(p + "oln.w", t[p + "oln.w"]),
-                                            const(p + "oln.b", t[p + "oln.b"]), const(p + "fo.b", t[p + "fo.b"])],
-                 p + "output_ln" if i < m.layers - 1 else "last_hidden_state", domain=MS_DOMAIN,
-                 epsilon=m.layer_norm_eps)
+        x = residual_layer_norm(ff, p + "fo.b", x, p + "oln",
+                                p + "output_ln" if i < m.layers - 1 else "last_hidden_state")
 
     graph = helper.make_graph(
         nodes, "multilingual-e5-small",
@@ -343,6 +347,14 @@ def build_onnx_encoder(m: PackedModel, keep: np.ndarray | None = None):
     return model
 
 
+# The feed-forward output projections of these layers stay fp32 in the int8 encoder. Their
+# input (the GELU output) reaches 33-65 on real text where the other layers stay below 14,
+# so one per-call int8 scale loses the small values. Measured on the seed questions and
+# passages against fp32: all-int8 mean cosine 0.9974 (dense top-1 agreement 0.885); with
+# these three kept fp32, 0.9988 (0.901), for 3 of the 48 projections.
+FP32_FFN_OUT_LAYERS = (0, 4, 5)
+
+
 def quantize_encoder(fp32_path: Path, int8_path: Path) -> None:
     """int8 weights per output channel, activations quantized per call (dynamic)."""
     import logging
@@ -353,6 +365,7 @@ def quantize_encoder(fp32_path: Path, int8_path: Path) -> None:
     logging.getLogger().setLevel(logging.ERROR)  # it suggests pre-processing, for image models, on the root logger
     quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul", "Attention"],
+                     nodes_to_exclude=[f"l{i}.ffn_out" for i in FP32_FFN_OUT_LAYERS],
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 

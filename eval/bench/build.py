@@ -35,8 +35,9 @@ def bench_build(corpus: Path, settings: Settings, embedder: Embedder, rounds: in
         "passages_per_s": median_with_spread(rates),
         "embed_passages_per_s": round(statistics.median(r.passages / r.seconds["embed"] for r in reports), 2),
         "passages_per_cpu_s": round(per_cpu_second, 2),
-        # what the wall rate would be with every core free for the build
+        # CPU-seconds per wall second: below the core count, other processes held the rest
         "cores_busy": round(statistics.median(c / r.seconds["total"] for r, c in zip(reports, cpu, strict=True)), 2),
+        # what the wall rate would be with every core free for the build
         "passages_per_s_all_cores": round(per_cpu_second * (os.cpu_count() or 1), 2),
         "seconds": {stage: round(statistics.median(r.seconds[stage] for r in reports), 3) for stage in STAGES},
     }

