@@ -23,7 +23,60 @@ def mode_table(report: ModeReport) -> str:
     if u["questions"]:
         lines.append(f"\nUnanswerable ({u['questions']}): {u['share_below_threshold']:.0%} score below "
                      f"{u['threshold']:.4f}, the top score that 95% of answerable questions exceed.")
+    if u.get("answerable_flagged") is not None:
+        caught = "" if u.get("unanswerable_flagged") is None else f"{u['unanswerable_flagged']:.0%} of unanswerable, "
+        lines.append(f"\nno_answer: {caught}{u['answerable_flagged']:.1%} of answerable questions flagged.")
+    lines.append(f"Responses with overlapping results: {u.get('responses_with_overlap', 0)}.")
     return "\n".join(lines)
+
+
+def reliability(report: ModeReport, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean confidence, share that holds the answer, count) of the top results, per confidence bin."""
+    pairs = [(o.results[0].confidence, bool(o.relevance and o.relevance[0]))
+             for o in report.outcomes if o.results and o.results[0].confidence is not None]
+    table = []
+    for b in range(bins):
+        inside = [(c, hit) for c, hit in pairs if b / bins <= c < (b + 1) / bins or (b == bins - 1 and c == 1.0)]
+        if inside:
+            table.append((sum(c for c, _ in inside) / len(inside), sum(h for _, h in inside) / len(inside),
+                          len(inside)))
+    return table
+
+
+def write_calibration_chart(name: str, report: ModeReport, path: Path) -> bool:
+    """A reliability plot of the top result's confidence; False when the mode gives no confidence."""
+    table = reliability(report)
+    if not table:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.plot([c for c, _, _ in table], [h for _, h, _ in table], "o-", label=report.mode)
+    for c, h, n in table:
+        ax.annotate(str(n), (c, h), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.set_xlabel("confidence of the first result")
+    ax.set_ylabel("share of first results holding the answer")
+    ax.set_title(f"{name}: calibration")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def importance_table(limit: int = 12) -> str:
+    from index.rank.model import RankerModel, RankerModelError
+
+    try:
+        info = RankerModel.load().info
+    except RankerModelError as exc:
+        return str(exc)
+    rows = list(info.get("importance_passages", {}).items())[:limit]
+    return "| feature | share of gain |\n|---|---|\n" + "\n".join(f"| {n} | {g:.3f} |" for n, g in rows)
 
 
 def worst_questions(report: ModeReport, limit: int = WORST_SHOWN) -> str:
@@ -78,6 +131,14 @@ def write_report(name: str, description: str, reports: dict[str, ModeReport], ou
     for report in reports.values():
         parts += [f"## {report.mode}", "", mode_table(report), ""]
     default = reports.get("hybrid") or next(iter(reports.values()))
+    calibration = out_dir / f"{name}-calibration.png"
+    if write_calibration_chart(name, default, calibration):
+        parts += ["## Calibration of the confidence", "",
+                  "Each point: the first results whose confidence falls in one tenth of [0, 1] (count beside "
+                  "it), against the share of them that hold the answer (unanswerable questions never do).", "",
+                  f"![calibration]({calibration.name})", ""]
+    if "hybrid" in reports:
+        parts += ["## What the reranker looks at", "", importance_table(), ""]
     parts += [f"## Worst questions ({default.mode})", "", worst_questions(default), ""]
     path = out_dir / f"{name}.md"
     path.write_text("\n".join(parts), encoding="utf-8")

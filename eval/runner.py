@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from eval.metrics import hit_at_k, ndcg_at_k, reciprocal_rank_at_k, unanswerable_separation
+from eval.modes import NO_RERANK
 from eval.questions import Question
 from eval.relevance import contains_answer, is_hit
 from index.search import Searcher, SearchResult
@@ -22,6 +23,7 @@ class QuestionOutcome:
     results: list[SearchResult]
     relevance: list[bool]
     n_relevant: int
+    no_answer: bool | None = None
 
     @property
     def first_hit_rank(self) -> int | None:
@@ -29,7 +31,17 @@ class QuestionOutcome:
 
     @property
     def top_score(self) -> float:
-        return self.results[0].score if self.results else float("-inf")
+        """The best result's confidence when the ranking stage gave one, else its score."""
+        if not self.results:
+            return float("-inf")
+        top = self.results[0]
+        return top.confidence if top.confidence is not None else top.score
+
+    @property
+    def overlapping_results(self) -> bool:
+        spans = [(r.doc_id, r.start, r.end) for r in self.results]
+        return any(a[0] == b[0] and a[1] <= b[2] and b[1] <= a[2]
+                   for i, a in enumerate(spans) for b in spans[i + 1:])
 
     def metrics(self) -> dict[str, float]:
         top = self.results[0] if self.results else None
@@ -63,26 +75,50 @@ def _mean_metrics(outcomes: list[QuestionOutcome]) -> dict[str, float]:
 
 
 class RelevantCounter:
-    """How many passages of the index answer a question (the ideal for nDCG), cached per document."""
+    """How many answering passages one response can hold (the ideal for nDCG), cached per document.
+
+    A response never holds two neighbouring passages of an article (index/merge.py), so a run
+    of n consecutive answering passages can give at most ceil(n / 2) results.
+    """
 
     def __init__(self, searcher: Searcher) -> None:
-        self.by_doc: dict[str, list[str]] = defaultdict(list)
+        self.by_doc: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for passage in searcher.index.passages:
-            self.by_doc[passage.doc_id].append(passage.text)
+            self.by_doc[passage.doc_id].append((passage.ordinal, passage.text))
 
     def __call__(self, question: Question) -> int:
-        return sum(contains_answer(text, question.answers)
-                   for doc_id in question.gold_doc_ids for text in self.by_doc.get(doc_id, []))
+        total = 0
+        for doc_id in question.gold_doc_ids:
+            ordinals = [o for o, text in self.by_doc.get(doc_id, []) if contains_answer(text, question.answers)]
+            runs = [1] if ordinals else []
+            for previous, current in zip(ordinals, ordinals[1:], strict=False):
+                if current == previous + 1:
+                    runs[-1] += 1
+                else:
+                    runs.append(1)
+            total += sum((run + 1) // 2 for run in runs)
+        return total
+
+
+def _no_answer_summary(answerable: list[QuestionOutcome], unanswerable: list[QuestionOutcome]) -> dict:
+    """How often "no answer" is said: for unanswerable questions (should be high), answerable (low)."""
+    def share(outcomes: list[QuestionOutcome]) -> float | None:
+        flags = [o.no_answer for o in outcomes if o.no_answer is not None]
+        return round(sum(flags) / len(flags), 4) if flags else None
+
+    return {"unanswerable_flagged": share(unanswerable), "answerable_flagged": share(answerable)}
 
 
 def evaluate_mode(searcher: Searcher, questions: list[Question], mode: str,
                   count_relevant: RelevantCounter) -> ModeReport:
-    responses = searcher.search_many([q.question for q in questions], DEPTH, mode)
+    search_mode = mode.removesuffix(NO_RERANK)
+    rerank = False if mode.endswith(NO_RERANK) else None
+    responses = searcher.search_many([q.question for q in questions], DEPTH, search_mode, rerank)
     answerable, unanswerable = [], []
     for question, response in zip(questions, responses, strict=True):
         relevance = [is_hit(r.doc_id, r.text, question.gold_doc_ids, question.answers) for r in response.results]
         outcome = QuestionOutcome(question, response.results, relevance,
-                                  count_relevant(question) if question.answerable else 0)
+                                  count_relevant(question) if question.answerable else 0, response.no_answer)
         (answerable if question.answerable else unanswerable).append(outcome)
     by_type: dict[str, list[QuestionOutcome]] = defaultdict(list)
     for outcome in answerable:
@@ -94,7 +130,8 @@ def evaluate_mode(searcher: Searcher, questions: list[Question], mode: str,
         overall=_mean_metrics(answerable),
         by_type={kind: _mean_metrics(items) for kind, items in sorted(by_type.items())},
         unanswerable={"questions": len(unanswerable), "share_below_threshold": round(separation, 4),
-                      "threshold": round(threshold, 6)},
+                      "threshold": round(threshold, 6), **_no_answer_summary(answerable, unanswerable),
+                      "responses_with_overlap": sum(o.overlapping_results for o in answerable + unanswerable)},
         outcomes=answerable + unanswerable,
     )
 

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from index.chunking import ChunkingConfig, Passage, pack_passages
+from index.chunking import ChunkingConfig, Passage, pack_passages, passage_sentences
 from index.dense import DenseIndex
 from index.documents import Document, LoadProblem, load_corpus
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
 from index.settings import Settings
-from index.store import check_replaceable, write_index
-from index.tokenize import ChineseTokenizer
+from index.store import check_replaceable, check_writable, write_index
+from index.tokenize import TOKENIZER_VERSION, ChineseTokenizer
 
 
 @dataclass
@@ -45,6 +45,13 @@ def passage_context_text(passage: Passage, documents: dict[str, Document], setti
     return passage.text
 
 
+def sentence_spans_in_context(passage: Passage, document: Document, context: str) -> list[tuple[int, int]]:
+    """Each sentence of the passage (as the ranking stage splits it), as offsets into its context text."""
+    shift = len(context) - len(passage.text)  # the title and newline put before the passage
+    return [(s.start - passage.start + shift, s.end - passage.start + shift)
+            for s in passage_sentences(document.text, passage.start, passage.end)]
+
+
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -53,6 +60,7 @@ def build_index(
     progress: bool = True,
 ) -> BuildReport:
     check_replaceable(index_dir)  # refuse a folder we must not replace before any work is done
+    check_writable(index_dir)  # and one we cannot write, rather than after the embedding
     seconds: dict[str, float] = {}
     started = last = time.perf_counter()
 
@@ -73,18 +81,23 @@ def build_index(
     lexical = LexicalIndex.build(ChineseTokenizer().many(contexts))
     lap("tokenize")
 
-    vectors = embedder.embed_passages(contexts, progress=progress)
+    # One forward pass gives the passage vector and, pooled over each sentence's tokens, a
+    # vector per sentence (the ranking stage compares the question with each sentence).
+    vectors, sentence_vectors = embedder.embed_passages_and_spans(
+        contexts, [sentence_spans_in_context(p, by_id[p.doc_id], c) for p, c in zip(passages, contexts, strict=True)],
+        progress=progress)
     lap("embed")
 
     dense = DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
     manifest_fields: dict[str, Any] = {
         "model": {"name": settings.model_name, "dim": embedder.dim, **embedder.fingerprint},
         "chunking": {**config.__dict__, "passage_context": settings.passage_context},
+        "tokenizer_version": TOKENIZER_VERSION,
         "corpus_path": str(corpus),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds_before_write": round(time.perf_counter() - started, 3),
     }
-    write_index(index_dir, documents, passages, dense, lexical, manifest_fields)
+    write_index(index_dir, documents, passages, dense, lexical, sentence_vectors, manifest_fields)
     lap("write")
     seconds["total"] = time.perf_counter() - started
     return BuildReport(Path(index_dir), len(documents), len(passages), loaded.problems, seconds)

@@ -49,6 +49,11 @@ def _trimmed(text: str, start: int, end: int) -> Span | None:
     return Span(start, end) if end > start else None
 
 
+def passage_sentences(text: str, start: int, end: int) -> list[Span]:
+    """The sentences of a passage; a passage with no sentence break is one sentence."""
+    return split_sentences(text, start, end) or [Span(start, end)]
+
+
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Sentences of text[start:end]: ended by 。！？；(and ASCII forms) or a line break.
 

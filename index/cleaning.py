@@ -81,23 +81,27 @@ def _is_caption(line: str, blank_lines_before: int, is_first: bool) -> bool:
     )
 
 
-def _continues(previous: str, following: str) -> bool:
-    """True when `following` is the rest of a paragraph that was cut after `previous`."""
-    if not previous or not following or previous[-1] in PARAGRAPH_END:
+def _continues(previous_end: str, previous_length: int, following: str) -> bool:
+    """True when `following` is the rest of a paragraph that was cut after one ending in `previous_end`
+    and `previous_length` characters long."""
+    if not following or previous_end in PARAGRAPH_END:
         return False
     if following[0] in "-*■●>#" or not is_cjk(following[0]):
         return False
-    if previous[-1] in CLAUSE_END:
+    if previous_end in CLAUSE_END:
         return True
-    if previous[-1].isdigit():  # "2025" / "年"
+    if previous_end.isdigit():  # "2025" / "年"
         return True
-    return len(previous) >= LONG_PARAGRAPH_CHARS and is_cjk(previous[-1])
+    return previous_length >= LONG_PARAGRAPH_CHARS and is_cjk(previous_end)
 
 
 def clean_article(raw: str) -> str:
     """Return the cleaned article: one paragraph a line, joined by '\\n'."""
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    paragraphs: list[str] = []
+    # Each paragraph is kept as the lines it joins, and each is joined once at the end: appending
+    # to a growing string was quadratic when thousands of lines continued one paragraph.
+    paragraphs: list[list[str]] = []
+    length = 0  # characters in the last paragraph
     blank_run = 0
     for raw_line in lines:
         line = _normalize_line(raw_line)
@@ -107,12 +111,14 @@ def clean_article(raw: str) -> str:
         if _is_furniture(line) or _is_caption(line, blank_run, not paragraphs):
             blank_run = 0  # the line after a caption is judged by its own gap
             continue
-        if paragraphs and _continues(paragraphs[-1], line):
-            paragraphs[-1] += line
+        if paragraphs and _continues(paragraphs[-1][-1][-1], length, line):
+            paragraphs[-1].append(line)
+            length += len(line)
         else:
-            paragraphs.append(line)
+            paragraphs.append([line])
+            length = len(line)
         blank_run = 0
-    return "\n".join(_drop_repeated(paragraphs))
+    return "\n".join(_drop_repeated(["".join(parts) for parts in paragraphs]))
 
 
 def _drop_repeated(paragraphs: list[str]) -> list[str]:

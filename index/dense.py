@@ -50,6 +50,13 @@ class DenseIndex:
         scores, ids = self.index.search(query_vector.reshape(1, -1).astype(np.float32), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def cosines(self, query_vector: np.ndarray, passage_ids: list[int]) -> np.ndarray:
+        """The score of each given passage for the query (its stored vector, not a search)."""
+        if not passage_ids:
+            return np.zeros(0, dtype=np.float32)
+        vectors = np.vstack([self.index.reconstruct(int(i)) for i in passage_ids])
+        return vectors @ query_vector.astype(np.float32)
+
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 

@@ -10,6 +10,7 @@ one file or line are collected and reported; they never stop the others.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from index.cleaning import clean_article
 ARTICLE_SUFFIXES = (".txt", ".md")
 META_SUFFIX = ".meta.json"
 METADATA_FIELDS = ("title", "source", "date", "author")
+# JSON escapes can spell a lone surrogate (\udc00): not a character, so nothing downstream
+# (the tokenizer, the embedder, the UTF-8 writer) can take it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,18 @@ def _read_metadata(article: Path, result: LoadResult) -> dict[str, str]:
     if not isinstance(meta, dict):
         result.problems.append(LoadProblem(str(sidecar), 1, "must be a JSON object; metadata ignored"))
         return {}
-    return {k: str(meta[k]).strip() for k in METADATA_FIELDS if meta.get(k) is not None}
+    fields = {k: str(meta[k]).strip() for k in METADATA_FIELDS if meta.get(k) is not None}
+    return _repair_surrogates(fields, lambda message: result.problems.append(LoadProblem(str(sidecar), None, message)))
+
+
+def _repair_surrogates(fields: dict[str, str], problem) -> dict[str, str]:
+    """Replace lone surrogates by U+FFFD in every field, with one warning naming the fields."""
+    broken = [name for name, value in fields.items() if _LONE_SURROGATE.search(value)]
+    if not broken:
+        return fields
+    example = ascii(_LONE_SURROGATE.search(fields[broken[0]]).group())
+    problem(f"lone surrogate ({example}, not a character) in {', '.join(broken)}; replaced by U+FFFD")
+    return {name: _LONE_SURROGATE.sub("\ufffd", value) for name, value in fields.items()}
 
 
 def _load_article(path: Path, doc_id: str, result: LoadResult) -> Document | None:
@@ -171,10 +186,12 @@ def _parse_record(line: str, path: Path, number: int, result: LoadResult) -> Doc
     if not isinstance(text, str):
         problem('missing or non-string "text"; line skipped')
         return None
-    cleaned = clean_article(text)
+    fields = {"id": str(doc_id), "text": text}
+    fields |= {k: str(record[k]).strip() for k in METADATA_FIELDS if record.get(k) is not None}
+    meta = _repair_surrogates(fields, problem)
+    doc_id, cleaned = meta.pop("id"), clean_article(meta.pop("text"))
     if not cleaned:
         problem(f"record {doc_id!r} has empty text; skipped")
         return None
-    meta = {k: str(record[k]).strip() for k in METADATA_FIELDS if record.get(k) is not None}
     title = meta.pop("title", "") or cleaned.split("\n", 1)[0][:80]
-    return Document(doc_id=str(doc_id), title=title, text=cleaned, **meta)
+    return Document(doc_id=doc_id, title=title, text=cleaned, **meta)

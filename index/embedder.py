@@ -1,22 +1,26 @@
-"""The dense encoder: multilingual-e5-small, tokenized with `tokenizers`, pooled here.
+"""The dense encoder: multilingual-e5-small as an ONNX graph run by ONNX Runtime.
 
-Questions get the ``query: `` prompt and passages the ``passage: `` prompt (e5's
-convention); every vector is the mean of the final token states over the
-attention mask (special tokens included, as sentence-transformers does), then
-L2-normalized.
+Text is tokenized with `tokenizers` (no transformers, no torch at run time), the graph
+gives the final token states, and pooling happens here. Questions get the ``query: ``
+prompt and passages the ``passage: `` prompt (e5's convention); every vector is the mean
+of the final token states over the attention mask (special tokens included, as
+sentence-transformers does), then L2-normalized.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from index.console import log
-from index.model_convert import ensure_converted_model, model_fingerprint
+from index.model_convert import ENCODER_DIR, ENCODER_PRECISIONS, ensure_converted_model, model_fingerprint
 from index.settings import Settings
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}
@@ -28,61 +32,73 @@ def _normalized(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-class TorchEngine:
-    """Final token states from the converted checkpoint with torch (transformers' BertModel).
+class OnnxEngine:
+    """Final token states from the converted model's ONNX encoder, run by ONNX Runtime.
 
-    Every call runs on one dedicated thread: torch's OpenMP keeps a thread team per calling
-    thread, so calls arriving from a web server's many worker threads would each spin up and
-    contend with their own team."""
+    Thread layout: each call uses `threads` intra-op threads, and at most `parallel_calls`
+    calls run at once (a semaphore; further callers wait). ONNX Runtime releases the GIL while
+    it computes, so the rest of a request (BM25, fusion, JSON) runs beside a model call."""
 
-    name = "torch-fp32"
+    def __init__(self, path: Path, threads: int = 1, parallel_calls: int = 2) -> None:
+        import onnxruntime as ort
 
-    def __init__(self, model_dir: Path, threads: int = 0) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        import transformers
-        from transformers import BertModel
-
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
-        if threads:
-            torch.set_num_threads(threads)
-        self._torch = torch
-        self.model = BertModel.from_pretrained(str(model_dir), local_files_only=True, add_pooling_layer=False)
-        self.model.eval()
-        self.dim = int(self.model.config.hidden_size)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
-
-    def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        torch = self._torch
-        with torch.inference_mode():
-            out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
-        return out.last_hidden_state.numpy()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle intra-op threads sleep instead of spinning: the cores are shared with the rest of
+        # the request and with the other call.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+        self.parallel_calls = max(1, parallel_calls)
+        self._slots = threading.BoundedSemaphore(self.parallel_calls)
 
     def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """(batch, length) int64 ids and mask -> (batch, length, dim) float32 final token states."""
-        return self._thread.submit(self._run, input_ids, attention_mask).result()
+        with self._slots:
+            return self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
 
 
 class Embedder:
     """Embeds questions (``query: `` prompt) and passages (``passage: `` prompt), L2-normalized."""
 
     def __init__(self, model_dir: Path, batch_size: int = 16, max_seq_length: int = 512,
-                 threads: int = 0) -> None:
+                 precision: str = "int8", threads: int = 1, parallel_calls: int = 2) -> None:
         from tokenizers import Tokenizer
 
+        if precision not in ENCODER_PRECISIONS:
+            raise ValueError(f"encoder precision must be one of {ENCODER_PRECISIONS}, not {precision!r}")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         self.model_dir = Path(model_dir)
-        self.batch_size = batch_size
+        # int8: every text is its own model call. Activations are quantized per call, with one
+        # range for the whole batch, so batching would make a text's vector depend on its
+        # neighbours (cosine 0.996 measured). Alone, a passage gets the same vector however it
+        # is embedded; and measured, one text per call with two calls at once was also the
+        # fastest layout (no padding at all).
+        self.batch_size = 1 if precision == "int8" else max(1, batch_size)
         self.max_seq_length = max_seq_length
-        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self.precision = precision
+        encoder_dir = self.model_dir / ENCODER_DIR
+        self.tokenizer = Tokenizer.from_file(str(encoder_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_seq_length)
         self.tokenizer.no_padding()
-        # The Rust tokenizer object is not meant to be used from two threads at once.
+        # Truncation is set once, above; afterwards the tokenizer is only read. The lock keeps
+        # it that way should anyone reconfigure it ("Already borrowed" otherwise).
         self._tokenizer_lock = threading.Lock()
-        self.engine = TorchEngine(self.model_dir, threads)
+        self.engine = OnnxEngine(encoder_dir / f"{precision}.onnx", threads, parallel_calls)
         self.dim = self.engine.dim
-        self.fingerprint = model_fingerprint(self.model_dir)
+        self.fingerprint = model_fingerprint(self.model_dir, precision)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def with_layout(self, threads: int, parallel_calls: int) -> Embedder:
+        """The same encoder and tokenizer with another thread layout (for measuring layouts)."""
+        other = copy.copy(self)
+        other.engine = OnnxEngine(self.model_dir / ENCODER_DIR / f"{self.precision}.onnx", threads, parallel_calls)
+        other._pool = None
+        return other
 
     # --- tokenization and batching ---------------------------------------
 
@@ -91,29 +107,49 @@ class Embedder:
             return self.tokenizer.encode_batch([prompt + t for t in texts])
 
     def _token_states(self, encodings, progress: bool = False):
-        """Yield (position in the input, token states (length, dim)) for every encoding,
-        running the model on batches of similar length so that little is padded."""
+        """Yield (position in the input, token states (length, dim)) for every encoding. Texts
+        run in batches of similar length (little padding), `parallel_calls` batches at once."""
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=len(encodings), desc="Embedding", unit="text")
-        for batch in batches:
+
+        def run(batch: list[int]) -> np.ndarray:
             length = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), length), dtype=np.int64)  # pad id 1 is masked out anyway
+            ids = np.zeros((len(batch), length), dtype=np.int64)  # padding is masked out
             mask = np.zeros((len(batch), length), dtype=np.int64)
             for row, i in enumerate(batch):
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1
-            states = self.engine.token_states(ids, mask)
+            return self.engine.token_states(ids, mask)
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(encodings), desc="Embedding", unit="text")
+        for batch, states in zip(batches, self._map(run, batches), strict=True):
             for row, i in enumerate(batch):
                 yield i, states[row, : len(encodings[i].ids)]
             if bar is not None:
                 bar.update(len(batch))
         if bar is not None:
             bar.close()
+
+    def _map(self, run, batches: list[list[int]]):
+        """run(batch) for each batch, in order, keeping every allowed model call busy but only
+        a few results waiting (token states are large)."""
+        if len(batches) <= 1 or self.engine.parallel_calls <= 1:
+            yield from map(run, batches)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.engine.parallel_calls, thread_name_prefix="embedder")
+        window = 2 * self.engine.parallel_calls
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(self._pool.submit(run, batch))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
     def _embed(self, texts: list[str], prompt_name: str, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -165,7 +201,45 @@ class Embedder:
         return passages, span_vectors
 
 
+def check_index_encoder(index_dir: Path, built_with: dict, fingerprint: dict) -> None:
+    """An index's vectors are only comparable with questions embedded by the same encoder:
+    raise IndexLoadError (with how to rebuild) when the manifest names another one."""
+    from index.store import IndexLoadError
+
+    for key in ("weights_sha256", "converter_version", "encoder"):
+        if built_with.get(key) != fingerprint.get(key):
+            raise IndexLoadError(index_dir, f"was built with a different encoder ({key} {built_with.get(key)!r}, "
+                                            f"now {fingerprint.get(key)!r})")
+
+
+class LazyEmbedder:
+    """Stands in for an Embedder and loads it on first use, then checks it against the index
+    it serves. A BM25-only search never loads the model (nor imports ONNX Runtime)."""
+
+    def __init__(self, load: Callable[[], Embedder], check: Callable[[Embedder], None]) -> None:
+        self._load, self._check = load, check
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+    def _get(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                embedder = self._load()
+                self._check(embedder)
+                self._embedder = embedder
+            return self._embedder
+
+    def __getattr__(self, name: str):  # dim, fingerprint, embed_* ...: whatever the Embedder has
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._get(), name)
+
+
 def load_embedder(settings: Settings, log=log) -> Embedder:
     model_dir = ensure_converted_model(settings.cache_dir, settings.max_seq_length, log=log)
-    return Embedder(model_dir, settings.embed_batch_size, settings.max_seq_length,
-                    settings.torch_threads)
+    return Embedder(model_dir, settings.embed_batch_size, settings.max_seq_length, settings.encoder_precision,
+                    settings.encoder_threads, settings.encoder_parallel_calls)

@@ -37,11 +37,18 @@ class LexicalIndex:
             return 0.0
         return math.log(1 + (self.n_passages - df + 0.5) / (df + 0.5))
 
-    def search(self, tokens: list[str], k: int) -> list[Hit]:
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every passage (zeros when no token is known)."""
         known = [t for t in tokens if t in self.doc_freq]
-        if not known or k <= 0:
+        if not known:
+            return np.zeros(self.n_passages, dtype=np.float32)
+        return self.bm25.get_scores(known)
+
+    def search(self, tokens: list[str], k: int, scores: np.ndarray | None = None) -> list[Hit]:
+        """The k best passages; pass `scores` when they were already computed."""
+        scores = self.scores(tokens) if scores is None else scores
+        if k <= 0 or not scores.any():
             return []
-        scores = self.bm25.get_scores(known)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.lexsort((top, -scores[top]))]  # by score, ties by passage number

@@ -1,6 +1,8 @@
-"""Search: BM25 and dense retrieval, fused, with citations and evidence sentences.
+"""Search: the one pipeline behind `qa search`, the HTTP API and the evaluation.
 
-The one code path behind `qa search`, the HTTP API and the evaluation.
+retrieve (BM25, dense) → fuse (RRF) → rerank (learned, hybrid mode) → merge (no repeated
+text) → evidence (the answering sentence), with a calibrated confidence per result and
+a "no answer" flag per response.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Span
 from index.console import log
-from index.dense import Hit
-from index.embedder import Embedder, load_embedder
-from index.evidence import best_sentence
+from index.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
+from index.evidence import choose_evidence
 from index.fusion import reciprocal_rank_fusion
+from index.merge import drop_repeats
 from index.query import validate_request
+from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranker
+from index.rank.analysis import QuestionView
+from index.rank.reranker import FEATURE_LISTS
 from index.settings import Settings
-from index.store import LoadedIndex, load_index
+from index.store import LoadedIndex, load_index, read_manifest
 from index.tokenize import ChineseTokenizer
 
 
@@ -35,6 +39,7 @@ class Evidence:
 class SearchResult:
     rank: int
     score: float
+    confidence: float | None
     doc_id: str
     title: str
     source: str
@@ -50,6 +55,8 @@ class SearchResponse:
     query: str
     mode: str
     k: int
+    reranked: bool
+    no_answer: bool | None
     took_ms: float
     results: list[SearchResult]
 
@@ -57,77 +64,146 @@ class SearchResponse:
         return asdict(self)
 
 
+@dataclass
+class Retrieved:
+    """What the retrievers and fusion found for one question, before reranking."""
+
+    question: QuestionView
+    passage_ids: list[int]  # fused order (or the single retriever's order)
+    fused: np.ndarray
+    bm25: np.ndarray  # BM25 score of each of passage_ids
+    dense: np.ndarray  # cosine of each of passage_ids (nan without a query vector)
+    query_vector: np.ndarray | None
+
+
+def load_ranker_model(settings: Settings, embedder: Embedder) -> RankerModel:
+    model = RankerModel.load(settings.ranker_model or DEFAULT_MODEL)
+    model.check(*FEATURE_LISTS, embedder.fingerprint)
+    return model
+
+
 class Searcher:
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings,
+                 ranker_model: RankerModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.tokenizer = ChineseTokenizer()
+        self.reranker = Reranker(ranker_model, PassageViews(index, self.tokenizer))
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
-             log=log) -> Searcher:
-        """Load the model and the index, checking that the index was built with this model."""
+             log=log, load_model: bool = True, ranker: bool = True) -> Searcher:
+        """Load the model, the index (checked to be built with this model and encoder) and the
+        reranking model (checked to be trained with this encoder). With load_model=False
+        (BM25-only searches) neither model is loaded: the encoder loads, and is checked against
+        the index, only if a dense search comes after all; BM25 results are not reranked."""
+        if embedder is None and not load_model:
+            built_with = read_manifest(index_dir).get("model", {})
+            index = load_index(index_dir, {**built_with, "name": settings.model_name}, settings.hnsw_ef_search)
+            lazy = LazyEmbedder(lambda: load_embedder(settings, log=log),
+                                lambda e: check_index_encoder(index_dir, built_with, e.fingerprint))
+            return cls(index, lazy, settings)
         embedder = embedder or load_embedder(settings, log=log)
         model = {"name": settings.model_name, **embedder.fingerprint}
-        return cls(load_index(index_dir, model, settings.hnsw_ef_search), embedder, settings)
+        index = load_index(index_dir, model, settings.hnsw_ef_search)
+        check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
+        return cls(index, embedder, settings, load_ranker_model(settings, embedder) if ranker else None)
 
-    def _retrieve(self, question: str, query_tokens: list[str], mode: str, n: int,
-                  query_vector: np.ndarray | None) -> tuple[list[Hit], dict[int, dict[str, float]]]:
-        per_retriever: dict[str, list[Hit]] = {}
-        if mode in ("hybrid", "bm25"):
-            per_retriever["bm25"] = self.index.lexical.search(query_tokens, n)
-        if mode in ("hybrid", "dense"):
-            vector = query_vector if query_vector is not None else self.embedder.embed_query(question)
-            per_retriever["dense"] = self.index.dense.search(vector, n)
-        raw_scores: dict[int, dict[str, float]] = {}
-        for name, hits in per_retriever.items():
-            for passage_id, score in hits:
-                raw_scores.setdefault(passage_id, {})[name] = score
-        if mode != "hybrid":
-            return per_retriever[mode], raw_scores
-        fused = reciprocal_rank_fusion(
-            {name: [pid for pid, _ in hits] for name, hits in per_retriever.items()},
-            {"bm25": self.settings.rrf_weight_bm25, "dense": self.settings.rrf_weight_dense},
-            self.settings.rrf_k,
-        )
-        return fused, raw_scores
+    def question_view(self, question: str) -> QuestionView:
+        tokens = self.tokenizer(question)  # once: for BM25, ranking and evidence
+        return QuestionView.of(question, tokens, self.index.lexical.idf, self.index.lexical.n_passages)
+
+    def retrieve(self, question: str, mode: str = "hybrid", query_vector: np.ndarray | None = None,
+                 n: int | None = None) -> Retrieved:
+        """Retrieve and fuse; every candidate gets both retrievers' scores where they can be computed."""
+        view = self.question_view(question)
+        n = n or self.settings.candidates
+        bm25_all = self.index.lexical.scores(view.tokens) if mode in ("hybrid", "bm25") else None
+        if mode in ("hybrid", "dense") and query_vector is None:
+            query_vector = self.embedder.embed_query(question)
+        lists: dict[str, list[tuple[int, float]]] = {}
+        if bm25_all is not None:
+            lists["bm25"] = self.index.lexical.search(view.tokens, n, bm25_all)
+        if query_vector is not None:
+            lists["dense"] = self.index.dense.search(query_vector, n)
+        if mode == "hybrid":
+            ranked = reciprocal_rank_fusion(
+                {name: [pid for pid, _ in hits] for name, hits in lists.items()},
+                {"bm25": self.settings.rrf_weight_bm25, "dense": self.settings.rrf_weight_dense},
+                self.settings.rrf_k,
+            )
+        else:
+            ranked = lists[mode]
+        ids = [pid for pid, _ in ranked]
+        bm25 = bm25_all[ids] if bm25_all is not None else np.zeros(len(ids))
+        if mode == "dense":  # the retriever's own scores
+            dense = np.array([score for _, score in ranked])
+        elif query_vector is not None:
+            dense = self.index.dense.cosines(query_vector, ids)
+        else:
+            dense = np.full(len(ids), np.nan)
+        return Retrieved(view, ids, np.array([s for _, s in ranked]), np.asarray(bm25, dtype=np.float64),
+                         np.asarray(dense, dtype=np.float64), query_vector)
+
+    def rank(self, retrieved: Retrieved, rerank: bool) -> Ranked:
+        """Rerank the top candidates (hybrid mode); the rest keep their fused order behind them."""
+        top = self.settings.rerank_candidates
+        head = self.reranker.rank(retrieved.question, retrieved.passage_ids[:top], retrieved.fused[:top],
+                                  retrieved.bm25[:top], retrieved.dense[:top], retrieved.query_vector,
+                                  reorder=rerank)
+        tail = retrieved.passage_ids[top:]
+        return Ranked(head.passage_ids + tail, head.scores + [float(s) for s in retrieved.fused[top:]],
+                      head.confidence + [None] * len(tail))
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
-               query_vector: np.ndarray | None = None) -> SearchResponse:
+               query_vector: np.ndarray | None = None, rerank: bool | None = None) -> SearchResponse:
         started = time.perf_counter()
         question, k, mode = validate_request(
             question, self.settings.default_k if k is None else k, mode, self.settings
         )
-        query_tokens = self.tokenizer(question)  # once: for BM25 and for the evidence sentences
-        ranked, raw_scores = self._retrieve(question, query_tokens, mode, max(k, self.settings.candidates),
-                                            query_vector)
+        retrieved = self.retrieve(question, mode, query_vector, max(k, self.settings.candidates))
+        scored = mode == "hybrid" and self.reranker.model is not None
+        rerank = scored and (self.settings.rerank if rerank is None else rerank)
+        if scored:
+            ranked = self.rank(retrieved, rerank)
+        else:
+            ranked = Ranked(retrieved.passage_ids, [float(s) for s in retrieved.fused],
+                            [None] * len(retrieved.passage_ids))
+        position = {pid: i for i, pid in enumerate(ranked.passage_ids)}
+        raw = {pid: i for i, pid in enumerate(retrieved.passage_ids)}
+        kept = drop_repeats(ranked.passage_ids, self.index.passages, k)
         results = [
-            self._result(rank, passage_id, score, raw_scores.get(passage_id, {}), question, query_tokens)
-            for rank, (passage_id, score) in enumerate(ranked[:k], start=1)
+            self._result(rank, pid, ranked.scores[position[pid]], ranked.confidence[position[pid]],
+                         retrieved, raw[pid], scored)
+            for rank, pid in enumerate(kept, start=1)
         ]
+        confidences = [r.confidence for r in results if r.confidence is not None]
+        no_answer = (max(confidences, default=0.0) < self.settings.no_answer_threshold) if scored else None
         took_ms = (time.perf_counter() - started) * 1000
-        return SearchResponse(question, mode, k, round(took_ms, 2), results)
+        return SearchResponse(question, mode, k, rerank, no_answer, round(took_ms, 2), results)
 
-    def search_many(self, questions: list[str], k: int | None = None,
-                    mode: str = "hybrid") -> list[SearchResponse]:
+    def search_many(self, questions: list[str], k: int | None = None, mode: str = "hybrid",
+                    rerank: bool | None = None) -> list[SearchResponse]:
         """Batch search: query vectors are computed together, which is faster than one by one."""
         vectors: list[np.ndarray | None] = [None] * len(questions)
         if mode in ("hybrid", "dense") and questions:
             vectors = list(self.embedder.embed_queries(questions))
-        return [self.search(q, k, mode, v) for q, v in zip(questions, vectors, strict=True)]
+        return [self.search(q, k, mode, v, rerank) for q, v in zip(questions, vectors, strict=True)]
 
-    def _result(self, rank: int, passage_id: int, score: float, raw: dict[str, float],
-                question: str, query_tokens: list[str]) -> SearchResult:
+    def _result(self, rank: int, passage_id: int, score: float, confidence: float | None,
+                retrieved: Retrieved, raw: int, scored: bool) -> SearchResult:
         passage = self.index.passages[passage_id]
         document = self.index.documents[passage.doc_id]
-        span = best_sentence(
-            document.text, Span(passage.start, passage.end), question, query_tokens,
-            self.tokenizer, self.index.lexical.idf,
-        )
+        model, views = self.reranker.model, self.reranker.views
+        span = choose_evidence(retrieved.question, views[passage_id],
+                               model.sentences if (model is not None and scored) else None,
+                               views.sentence_cosines(passage_id, retrieved.query_vector))
+        bm25, dense = retrieved.bm25[raw], retrieved.dense[raw]
         return SearchResult(
             rank=rank,
             score=round(score, 6),
+            confidence=None if confidence is None else round(confidence, 4),
             doc_id=passage.doc_id,
             title=document.title,
             source=document.source,
@@ -135,9 +211,6 @@ class Searcher:
             end=passage.end,
             text=passage.text,
             evidence=Evidence(span.start, span.end, document.text[span.start:span.end]),
-            scores={"bm25": _rounded(raw.get("bm25")), "dense": _rounded(raw.get("dense"))},
+            scores={"bm25": round(float(bm25), 6) if bm25 > 0 else None,
+                    "dense": None if np.isnan(dense) else round(float(dense), 6)},
         )
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)

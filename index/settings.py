@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     rrf_k: int = 5  # measured: better than 60 on both the seed questions and CMRC (eval/README.md)
     rrf_weight_bm25: float = 1.0
     rrf_weight_dense: float = 1.0
+    # --- ranking (hybrid mode): rerank -> merge -> evidence, confidence and "no answer" ---
+    rerank: bool = True  # False: keep the fused order (the model still gives confidence and evidence)
+    rerank_candidates: int = 30  # the fused top-N the learned model rescores
+    ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
+    # no_answer when the best result's confidence is below this: the value that flags 5% of the
+    # training questions' answerable lists out of fold (qa train-ranker prints it)
+    no_answer_threshold: float = 0.56
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
@@ -63,10 +70,19 @@ class Settings(BaseSettings):
     max_k: int = 50
     max_body_bytes: int = 16_384
 
+    # --- service hardening ---
+    request_head_timeout: float = 15.0  # seconds a connection has to send a whole request head, then 408
+    max_connections: int = 512  # open connections; over it the oldest still sending its head is closed
+
     # --- evaluation --------------------------------------------------------
     cmrc_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018_dev"
-    cmrc_ci_stride: int = 10  # CI asks every 10th CMRC question (322 of 3,219)
+    drcd_dir: Path = REPO_ROOT.parent / "shared" / "benchmarks" / "drcd_test"
     report_dir: Path = REPO_ROOT / "eval" / "report"
+
+    # --- encoder and speed -------------------------------------------------
+    encoder_precision: Literal["int8", "fp32"] = "int8"  # the ONNX encoder used for indexes and questions
+    encoder_threads: int = 1  # ONNX Runtime intra-op threads per model call
+    encoder_parallel_calls: int = 2  # model calls that may run at once (one per core)
 
     def index_dir_for(self, corpus: Path) -> Path:
         """The bundled corpus uses index_dir; any other corpus gets its own folder beside it,

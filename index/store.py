@@ -21,22 +21,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.chunking import Passage
 from index.dense import DenseIndex
 from index.documents import Document
 from index.lexical import LexicalIndex
 from index.model_convert import sha256_file
+from index.tokenize import TOKENIZER_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
+SENTENCE_VECTORS = "sentence_vectors.npy"  # float16, every passage's sentences in passage order
 LEXICAL = "bm25"
 
 
 class NotAnIndexError(RuntimeError):
-    """The target folder exists and holds files that are not an index we wrote: never replace it."""
+    """The target cannot take an index: it holds files that are not an index we wrote (never replace
+    them), or its folder cannot be written."""
 
     def __init__(self, target: Path, problem: str) -> None:
         super().__init__(
@@ -62,6 +67,11 @@ class LoadedIndex:
     passages: list[Passage]
     dense: DenseIndex
     lexical: LexicalIndex
+    sentence_vectors: np.ndarray  # (all sentences, dim) float16
+    sentence_start: np.ndarray  # passage i's sentences are rows sentence_start[i]:sentence_start[i + 1]
+
+    def sentences_of(self, passage_id: int) -> np.ndarray:
+        return self.sentence_vectors[self.sentence_start[passage_id]:self.sentence_start[passage_id + 1]]
 
     @cached_property
     def passages_per_document(self) -> Counter[str]:
@@ -115,6 +125,19 @@ def check_replaceable(target: Path) -> None:
     raise NotAnIndexError(target, f"it is not empty and has no {MANIFEST} written by qa index")
 
 
+def check_writable(target: Path) -> None:
+    """Raise NotAnIndexError unless a staging folder can be made beside `target`, as the write will.
+
+    Checked before a build's slow stages, so a read-only or mistyped --index-dir is reported at once.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=target.parent)).rmdir()
+    except OSError as exc:
+        raise NotAnIndexError(target, f"cannot create a folder in {target.parent} ({exc.strerror})") from exc
+
+
 @contextmanager
 def atomic_directory(target: Path) -> Iterator[Path]:
     """Yield a fresh staging directory; on success it replaces `target`, on error it vanishes.
@@ -151,14 +174,17 @@ def write_index(
     passages: list[Passage],
     dense: DenseIndex,
     lexical: LexicalIndex,
+    sentence_vectors: list[np.ndarray],
     manifest_fields: dict[str, Any],
 ) -> dict[str, Any]:
     with atomic_directory(index_dir) as staging:
         _write_jsonl(staging / DOCUMENTS, [asdict(doc) for doc in documents])
         _write_jsonl(
             staging / PASSAGES,
-            [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end} for p in passages],
+            [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end, "sentences": len(v)}
+             for p, v in zip(passages, sentence_vectors, strict=True)],
         )
+        np.save(staging / SENTENCE_VECTORS, np.concatenate(sentence_vectors).astype(np.float16))
         dense.save(staging / DENSE)
         lexical.save(staging / LEXICAL)
         manifest = {
@@ -189,10 +215,34 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def _check_field_types(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """The fields loading reads must have the types we wrote, or loading fails with a traceback."""
+    def entry_ok(name: object, entry: object) -> bool:
+        return (isinstance(name, str) and not Path(name).is_absolute() and ".." not in Path(name).parts
+                and isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
+                and isinstance(entry.get("sha256"), str))
+
+    model, files, counts = manifest.get("model"), manifest.get("files"), manifest.get("counts")
+    problem = (
+        "model is not an object" if not isinstance(model, dict)
+        else "files is not an object of {bytes, sha256} entries inside the folder"
+        if not isinstance(files, dict) or not all(entry_ok(n, e) for n, e in files.items())
+        else "counts is not an object of whole numbers"
+        if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in ("documents", "passages"))
+        else None
+    )
+    if problem:
+        raise IndexLoadError(index_dir, f"has a corrupt {MANIFEST} ({problem})")
+
+
 def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any]) -> None:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        raise IndexLoadError(index_dir, f"has format version {version}; this program reads version {FORMAT_VERSION}")
+        raise IndexLoadError(index_dir, f"has format version {version!r}; this program reads version {FORMAT_VERSION}")
+    if manifest.get("tokenizer_version") != TOKENIZER_VERSION:
+        raise IndexLoadError(index_dir, f"was tokenized by another version ({manifest.get('tokenizer_version')}, "
+                             f"now {TOKENIZER_VERSION})")
+    _check_field_types(index_dir, manifest)
     built_with = manifest.get("model", {})
     for key in ("name", "weights_sha256"):
         if built_with.get(key) != model.get(key):
@@ -220,15 +270,19 @@ def load_index(index_dir: Path, model: dict[str, Any], ef_search: int = 128) -> 
     check_manifest(index_dir, manifest, model)
     try:
         documents = {row["doc_id"]: Document(**row) for row in _read_jsonl(index_dir / DOCUMENTS)}
-        passages = []
+        passages, sentence_counts = [], []
         for row in _read_jsonl(index_dir / PASSAGES):
             text = documents[row["doc_id"]].text[row["start"]:row["end"]]
             passages.append(Passage(row["doc_id"], row["ordinal"], row["start"], row["end"], text))
+            sentence_counts.append(row["sentences"])
         dense = DenseIndex.load(index_dir / DENSE, ef_search)
         lexical = LexicalIndex.load(index_dir / LEXICAL)
+        sentence_vectors = np.load(index_dir / SENTENCE_VECTORS, mmap_mode="r")
+        sentence_start = np.concatenate([[0], np.cumsum(sentence_counts)]).astype(np.int64)
     except Exception as exc:  # any parse failure of a checksummed file means a broken build
         raise IndexLoadError(index_dir, f"could not be read ({type(exc).__name__}: {exc})") from exc
     counts = manifest.get("counts", {})
-    if len(passages) != counts.get("passages") or len(dense) != len(passages):
+    if (len(passages) != counts.get("passages") or len(dense) != len(passages)
+            or sentence_start[-1] != len(sentence_vectors)):
         raise IndexLoadError(index_dir, "has passage counts that disagree between its files")
-    return LoadedIndex(manifest, documents, passages, dense, lexical)
+    return LoadedIndex(manifest, documents, passages, dense, lexical, sentence_vectors, sentence_start)

@@ -22,6 +22,9 @@ import jieba
 import opencc
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
+# Recorded in each index manifest: an index tokenized another way must be rebuilt.
+# 2: traditional characters converted to simplified (OpenCC t2s) before tokenizing.
+TOKENIZER_VERSION = 2
 _init_lock = threading.Lock()
 
 

@@ -8,18 +8,32 @@ import time
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from index.search import Searcher
 from index.settings import Settings
 from service.errors import BodySizeLimit, install_error_handlers
+from service.middleware import HeadAsGet, SecurityHeaders, Utf8Url
+from service.openapi import contract_schema
 from service.routes import documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
 request_log = logging.getLogger("zhqa.requests")
 
 
+def escape_for_log(text: str) -> str:
+    """Control characters, line breaks, spaces and backslashes as escapes (\\n, \\x1b, \\x20, \\\\), so a
+    request cannot forge log lines or colour a terminal; printable text such as Chinese stays as is."""
+    return "".join(c if c.isprintable() and c not in " \\" else
+                   "\\x20" if c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class RequestLog:
-    """One log line per request: method, path and query, status, time taken."""
+    """One log line per request: method, path and query, status, time taken.
+
+    The line is written just before the response's last chunk is sent, so it is in the log by the
+    time the client has its answer (tests and people reading the log never race the server).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,21 +43,29 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status, logged = 500, False
+
+        def write_line() -> None:
+            nonlocal logged
+            logged = True
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope["path"] + (f"?{query}" if query else "")
+            took = (time.perf_counter() - started) * 1000
+            request_log.info("%s %s %d %.1f ms", scope["method"], escape_for_log(target), status, took)
 
         async def capture(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                write_line()
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            target = scope["path"] + (f"?{query}" if query else "")
-            took = (time.perf_counter() - started) * 1000
-            request_log.info("%s %s %d %.1f ms", scope["method"], target, status, took)
+            if not logged:
+                write_line()
 
 
 def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
@@ -53,12 +75,21 @@ def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
         description="Ask a question in Chinese; get the passages that answer it, each with its "
         "article and character range, and the sentence that answers it.",
         version="0.1.0",
+        redirect_slashes=False,  # Starlette's redirect echoes the Host header; errors.py redirects instead
+        docs_url=None,  # FastAPI's /docs loads Swagger UI from a CDN: pages.py serves a local copy
+        redoc_url=None,  # ReDoc too; no local copy of it is shipped
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.searcher = searcher
     install_error_handlers(app, settings)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(Utf8Url)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
     for module in (search, documents, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    app.openapi = lambda: contract_schema(app, settings)
     return app

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from eval.bench.cli import register as register_bench
 from eval.cli import register as register_eval
+from eval.train.cli import register as register_train
 from index.console import log
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
 from service.serve_cli import register as register_serve
@@ -54,15 +55,22 @@ def _highlight(text: str, start: int, end: int, tty: bool) -> str:
     return f"{before}\033[1;4m{marked}\033[0m{after}" if tty else f"{before}【{marked}】{after}"
 
 
+NO_ANSWER_NOTICE = "没有找到可靠的答案 (no reliable answer found): the passages below may not answer the question."
+
+
 def print_readable(response: dict, tty: bool) -> None:
     results = response["results"]
-    print(f"{response['query']}  ({response['mode']}, {len(results)} results, {response['took_ms']:.0f} ms)")
+    how = response["mode"] + (", reranked" if response.get("reranked") else "")
+    print(f"{response['query']}  ({how}, {len(results)} results, {response['took_ms']:.0f} ms)")
     if not results:
         print("No passage matched.")
+    elif response.get("no_answer"):
+        print(NO_ANSWER_NOTICE)
     for r in results:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in r["scores"].items() if v is not None)
+        confidence = "" if r.get("confidence") is None else f"confidence {r['confidence']:.0%}, "
         print(f"\n{r['rank']}. {r['title']}")
-        print(f"   [{r['doc_id']} {r['start']}-{r['end']}]  score {r['score']:.4f} ({scores})")
+        print(f"   [{r['doc_id']} {r['start']}-{r['end']}]  {confidence}score {r['score']:.4f} ({scores})")
         evidence = r["evidence"]
         text = _highlight(r["text"], evidence["start"] - r["start"], evidence["end"] - r["start"], tty)
         print("   " + text.replace("\n", "\n   "))
@@ -90,7 +98,17 @@ def _read_queries(path: Path) -> list[tuple[int, dict | str]]:
     return rows
 
 
-def _search_batch(searcher, path: Path, k: int, mode: str) -> int:
+def _json_line(record: dict) -> str:
+    """One JSON line; if it echoes text UTF-8 cannot hold (a lone surrogate), that text is \\u-escaped."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line
+
+
+def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None) -> int:
     from index.query import QueryError
 
     failures = 0
@@ -102,12 +120,15 @@ def _search_batch(searcher, path: Path, k: int, mode: str) -> int:
         else:
             out = {"id": row.get("id"), "question": row["question"]}
             try:
-                out["results"] = searcher.search(row["question"], k, mode).to_dict()["results"]
-            except QueryError as exc:
-                log(f"{path}:{number}: {exc.message}")
-                out.update(results=[], error={"code": exc.code, "message": exc.message})
+                response = searcher.search(row["question"], k, mode, rerank=rerank).to_dict()
+                out.update(no_answer=response["no_answer"], results=response["results"])
+            except Exception as exc:  # any failure is this line's alone: the batch goes on
+                code, message = (exc.code, exc.message) if isinstance(exc, QueryError) else (
+                    "search_failed", f"the search failed ({type(exc).__name__}: {exc})")
+                log(f"{path}:{number}: {message}")
+                out.update(results=[], error={"code": code, "message": message})
                 failures += 1
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        print(_json_line(out), flush=True)
     if failures:
         log(f"{failures} queries could not be searched (see above)")
     return EXIT_ERROR if failures else EXIT_OK
@@ -124,10 +145,10 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     validate_request(args.question if args.question is not None else "-", args.k, args.mode, settings)
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
     read_manifest(index_dir)
-    searcher = Searcher.open(index_dir, settings, log=log)
+    searcher = Searcher.open(index_dir, settings, log=log, load_model=args.mode != "bm25")
     if args.queries:
-        return _search_batch(searcher, Path(args.queries), args.k, args.mode)
-    response = searcher.search(args.question, args.k, args.mode).to_dict()
+        return _search_batch(searcher, Path(args.queries), args.k, args.mode, False if args.no_rerank else None)
+    response = searcher.search(args.question, args.k, args.mode, rerank=False if args.no_rerank else None).to_dict()
     if args.json:
         print(json.dumps(response, ensure_ascii=False))
     else:
@@ -175,27 +196,39 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help=f"results to return (default {settings.default_k}, at most {settings.max_k})")
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retriever: hybrid (default), bm25 or dense")
     p.add_argument("--index-dir", metavar="DIR", help=f"index to search (default: {rel(settings.index_dir)})")
+    p.add_argument("--no-rerank", action="store_true",
+                   help="keep the fused order (hybrid mode): to see what the reranking stage adds")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
 
-    for register in (register_serve, register_eval, register_bench):
+    for register in (register_serve, register_eval, register_train, register_bench):
         register(sub, settings)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from index.documents import CorpusError
     from index.model_convert import ModelConversionError
     from index.query import QueryError
+    from index.rank.model import RankerModelError
     from index.store import IndexLoadError, NotAnIndexError
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a bad QA_* value: one line per setting, not a traceback
+        for error in exc.errors():
+            name = "QA_" + "_".join(str(part) for part in error["loc"]).upper()
+            log(f"qa: error: setting {name}: {error['msg']} (got {error.get('input')!r})")
+        return EXIT_ERROR
     args = build_parser(settings).parse_args(argv)
     try:
         return args.handler(args, settings)
     except QueryError as exc:
         log(f"qa: error: {exc.message}")
-    except (CliError, CorpusError, IndexLoadError, NotAnIndexError, ModelConversionError) as exc:
+    except (CliError, CorpusError, IndexLoadError, NotAnIndexError, ModelConversionError,
+            RankerModelError) as exc:
         log(f"qa: error: {exc}")
     except KeyboardInterrupt:
         log("qa: interrupted")

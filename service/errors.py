@@ -6,8 +6,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.query import QueryError
@@ -41,6 +42,52 @@ def _field_error(error: dict, settings: Settings) -> tuple[int, str, str]:
     return 422, "invalid_request", f"{'.'.join(location) or 'request'}: {error.get('msg', 'invalid value')}"
 
 
+_BODY_PROBLEMS = {
+    UnicodeDecodeError: "it is not UTF-8 text",
+    RecursionError: "it is nested too deeply",
+    ValueError: "it holds a number too long to read",  # int() refuses over 4,300 digits
+}
+
+
+_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _routes(request: Request) -> list:
+    """The app's routes, less mounts (static files take GET and HEAD only, whatever the method)."""
+    return [route for route in request.app.router.routes if not isinstance(route, Mount)]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's), and HEAD with GET."""
+    methods = {method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                      for route in _routes(request))} or {"GET"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+def _slash_twin(request: Request) -> str | None:
+    """For a path no route takes, the same path with its trailing slash added or removed, if a route
+    takes that: as a relative Location (path and query only), so an arbitrary Host header is never
+    echoed back, and never one a browser would read as another host (//host, /\\host)."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    raw_path, path = raw.decode("latin-1"), request.scope["path"]
+    if path == "/":
+        return None
+    if path.endswith("/"):
+        twin_raw, twin_path = raw_path.rstrip("/"), path.rstrip("/")
+    else:
+        twin_raw, twin_path = raw_path + "/", path + "/"
+    if not twin_raw.startswith("/") or twin_raw[1:2] in ("/", "\\"):
+        return None
+    twin_scope = {**request.scope, "path": twin_path, "raw_path": twin_raw.encode("latin-1")}
+    if not any(route.matches(twin_scope)[0] is Match.FULL for route in _routes(request)):
+        return None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return twin_raw + (f"?{query}" if query else "")
+
+
 def install_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(QueryError)
     async def query_error(_: Request, exc: QueryError) -> JSONResponse:
@@ -52,10 +99,22 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         return error_response(*_field_error(errors[0] if errors else {}, settings))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI turns any failure to read a JSON body (other than a syntax error) into a bare 400.
+        problem = _BODY_PROBLEMS.get(type(exc.__cause__)) if exc.status_code == 400 else None
+        if problem:
+            return error_response(400, "invalid_json", f"the request body is not valid JSON: {problem}")
+        if exc.status_code == 404 and "endpoint" not in request.scope:  # no route, not a missing document
+            location = _slash_twin(request)
+            if location:
+                return RedirectResponse(location, status_code=307)
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message)
+        response = error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

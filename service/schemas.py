@@ -30,14 +30,17 @@ class Scores(BaseModel):
 
 class Result(BaseModel):
     rank: int
-    score: float = Field(description="fused RRF score in hybrid mode, else the retriever's own score")
+    score: float = Field(description="what ordered the results: the reranker's score in hybrid mode, the fused "
+                         "RRF score without reranking, else the retriever's own score")
+    confidence: float | None = Field(description="calibrated probability, 0 to 1, that the passage holds the "
+                                     "answer (hybrid mode; null in bm25 and dense modes)")
     doc_id: str
     title: str
     source: str
     start: int = Field(description="offset of the passage in the document text (GET /api/documents/{doc_id})")
     end: int
     text: str = Field(description="the passage: document text[start:end]")
-    evidence: Evidence = Field(description="the sentence of the passage that best answers the question")
+    evidence: Evidence = Field(description="the sentence of the passage most likely to hold the answer")
     scores: Scores
 
 
@@ -45,6 +48,9 @@ class SearchResponse(BaseModel):
     query: str
     mode: Mode
     k: int
+    reranked: bool = Field(description="whether the learned reranking stage ordered the results")
+    no_answer: bool | None = Field(description="true when even the best result is unlikely to answer the "
+                                   "question (its confidence is below the threshold); null outside hybrid mode")
     took_ms: float
     results: list[Result]
 

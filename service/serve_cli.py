@@ -3,12 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import resource
+import socket
 import sys
 from pathlib import Path
 
 from index.console import log
 from index.settings import Settings
+
+
+class BindError(OSError):
+    """The address to serve on cannot be taken; the message says why."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind (not yet listen) before anything slow, so a taken port is the only thing reported."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise BindError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = "; is another qa serve running? Choose another --port" if exc.errno == errno.EADDRINUSE else ""
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from exc
+    return sock
+
+
+def connection_cap(settings: Settings) -> int:
+    """max_connections, but at most half the open-file limit: the rest is for the model, the index
+    and the connections accepted in one burst before the oldest waiting ones are closed."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return settings.max_connections
+    return max(1, min(settings.max_connections, soft // 2))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,6 +62,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     build_first = index_dir == settings.index_dir and (not index_dir.exists() or not any(index_dir.iterdir()))
     if not build_first:
         read_manifest(index_dir)  # fails fast, with how to rebuild, before the model loads
+    try:
+        sock = bind_socket(args.host, args.port)
+    except BindError as exc:
+        log(f"qa: error: {exc}")
+        return 1
     embedder = load_embedder(settings, log=log)
     if build_first:
         log(f"No index at {index_dir}; building it from {settings.corpus_path} first ...")
@@ -37,10 +76,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     app = create_app(searcher, settings)
     counts = searcher.index.manifest["counts"]
+    host, port = sock.getsockname()[:2]  # the real port when --port 0 asked for any free one
+    host = f"[{host}]" if ":" in host else host
     log(f"Serving {counts['documents']} documents, {counts['passages']} passages "
-         f"on http://{args.host}:{args.port}  (API docs: /docs)")
-    uvicorn.run(app, host=args.host, port=args.port, http=Utf8RequestLineProtocol,
-                access_log=False, log_level="warning")
+         f"on http://{host}:{port}  (API docs: /docs)")
+    cap = connection_cap(settings)
+    protocol = Utf8RequestLineProtocol.configured(settings.request_head_timeout, cap)
+    # The backlog also bounds how many connections asyncio accepts at once, before the protocol
+    # can close the excess: kept well under the cap so a burst never runs out of file descriptors.
+    config = uvicorn.Config(app, http=protocol, backlog=max(16, cap // 4), access_log=False, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

@@ -1,15 +1,15 @@
-"""Peak resident memory of `qa serve` after warm-up and of `qa index`, read from the kernel."""
+"""Resident memory of `qa serve` after warm-up and the peak of `qa index`, read from the kernel."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 
-def _status_kb(pid: int, field: str) -> int:
+def _status_kb(pid: int | str, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -22,14 +22,28 @@ def process_memory(pid: int) -> dict:
             "peak_rss_mb": round(_status_kb(pid, "VmHWM") / 1024, 1)}
 
 
+# The child reports its own VmHWM. wait4's ru_maxrss would not do: a child forked from this
+# (large) benchmark process counts the pages it shared with it before exec.
+_INDEX_AND_REPORT = """
+import json, sys
+from pathlib import Path
+from service.cli import main
+code = main(["index", "--corpus", sys.argv[1], "--index-dir", sys.argv[2], "--quiet"])
+status = Path("/proc/self/status").read_text().splitlines()
+peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+Path(sys.argv[3]).write_text(json.dumps({"code": code, "peak_kb": peak}))
+"""
+
+
 def index_memory(corpus: Path) -> dict:
-    """Run `qa index` as a child process and take its peak RSS from wait4's rusage."""
-    qa = str(Path(sys.executable).with_name("qa"))
+    """Run `qa index` (its own entry point, in a fresh interpreter) and take its peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
-        process = subprocess.Popen([qa, "index", "--corpus", str(corpus), "--index-dir", f"{tmp}/index", "--quiet"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"qa index exited with {process.returncode}")
-    return {"peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+        out = Path(tmp) / "peak.json"
+        proc = subprocess.run([sys.executable, "-c", _INDEX_AND_REPORT, str(corpus), f"{tmp}/index", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"qa index exited with {proc.returncode}: {proc.stderr[-2000:]}")
+        report = json.loads(out.read_text())
+    if report["code"] != 0:
+        raise RuntimeError(f"qa index exited with {report['code']}")
+    return {"peak_rss_mb": round(report["peak_kb"] / 1024, 1)}

@@ -15,31 +15,55 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 def markdown(results: dict) -> str:
     search, http, build, memory, scale = (results[k] for k in ("search", "http", "build", "memory", "scale"))
-    m = results["machine"]
+    m, enc = results["machine"], results["encoder"]
+    to_ref = search.get("ratio_to_reference", {})
+    by_round = search.get("hybrid_to_reference_by_round")
     parts = [
         "# Performance benchmark", "",
-        f"Commit {results['commit']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; "
-        f"Python {m['python']}, torch {m['torch']} ({m['torch_threads']} threads). "
-        "Latencies in ms; each figure is the median over rounds, with the spread of p50 (min–max).", "",
+        f"Commit {results['commit']} on {m['cpu']}, {m['cores']} cores ({', '.join(m.get('simd', []))}), "
+        f"{m['memory_gb']} GB, load average {m.get('load_average_at_start')} at the start; Python {m['python']}, "
+        f"onnxruntime {m.get('onnxruntime')}, torch {m['torch']} ({m['torch_threads']} threads, reference only). "
+        f"Encoder: ONNX Runtime {enc['precision']}, {enc['threads_per_call']} thread(s) per call, "
+        f"{enc['calls_at_once']} call(s) at once ({enc['encoder']}). "
+        "Latencies in ms; each figure is the median over rounds, with the spread of p50 (min–max). "
+        "Ratios are taken within this run: the machine may be shared, so absolute times drift between runs.", "",
         "## Targets", "",
         _table(["target", "measured", "goal", "met"],
                [[t["target"], t["measured"], t["goal"], "yes" if t["met"] else "**no**"] for t in results["targets"]]),
         "", "## Search in process (seed corpus, k=5)", "",
-        _table(["", "p50", "p95", "p99", "p50 spread", "ratio to floor"],
+        _table(["", "p50", "p95", "p99", "p50 spread", "ratio to floor", "ratio to reference"],
                [[name, search[name]["p50"], search[name]["p95"], search[name]["p99"],
                  f"{search[name]['p50_spread']['min']}–{search[name]['p50_spread']['max']}",
-                 search["ratio_to_floor"].get(name, 1.0)] for name in ("floor", *MODES)]),
-        "", "floor: the bare query-embedding call with the same model.", "",
-        "## Over HTTP (hybrid, loopback)", "",
+                 search["ratio_to_floor"].get(name, 1.0 if name == "floor" else ""), to_ref.get(name, 1.0)]
+                for name in ("reference", "reference_1t", "floor", *MODES) if name in search]),
+        "", "reference: a plain sentence-transformers torch fp32 `encode` of one question with the same converted "
+        "model, with torch's default threads; reference_1t: the same with one torch thread. Ratios are to the "
+        f"faster of the two ({search.get('yardstick')}, p50 {search.get('yardstick_p50')} ms by round medians). "
+        "floor: this project's own query-embedding call (the encoder the index was built with)."
+        + (f" Hybrid / reference round by round: {by_round['median']} ({by_round['min']}–{by_round['max']})."
+           if by_round else ""), "",
+        "## Encoder thread layouts (in process, hybrid, seed corpus)", "",
+        _table(["threads per call × calls at once", "single-question p50", "questions/s, 1 at a time",
+                "questions/s, 8 threads", "scaling"],
+               [[f"{v['threads_per_call']} × {v['calls_at_once']}", v["single_p50_ms"], v["qps_1"], v["qps_8"],
+                 v["scaling"]] for v in results["layouts"].values()]),
+        "", "## Over HTTP (hybrid, loopback)", "",
         _table(["concurrency", "p50", "p95", "p99", "req/s", "server took_ms p50", "errors"],
                [[c, v["p50"], v["p95"], v["p99"], v["rps"], v["server_took_p50"], v["errors"]]
                 for c, v in http.items()]),
+        "", "## Cold start (whole `qa search` process, wall time in s)", "",
+        _table(["mode", "median", "min", "max", "runs"],
+               [[mode, v["median"], v["min"], v["max"], v["runs"]] for mode, v in results["cold"].items()]),
         "", "## Index build", "",
-        _table(["corpus", "passages", "passages/s", "embed passages/s", "load+clean s", "tokenize s", "embed s",
-                "write s"],
-               [[name, b["passages"], b["passages_per_s"]["median"], b["embed_passages_per_s"],
-                 b["seconds"]["load_and_clean"], b["seconds"]["tokenize"], b["seconds"]["embed"], b["seconds"]["write"]]
+        _table(["corpus", "passages", "passages/s", "spread", "embed passages/s", "cores busy", "passages/CPU-s",
+                "load+clean s", "tokenize s", "embed s", "write s"],
+               [[name, b["passages"], b["passages_per_s"]["median"],
+                 f"{b['passages_per_s']['min']}–{b['passages_per_s']['max']}", b["embed_passages_per_s"],
+                 b.get("cores_busy"), b.get("passages_per_cpu_s"), b["seconds"]["load_and_clean"],
+                 b["seconds"]["tokenize"], b["seconds"]["embed"], b["seconds"]["write"]]
                 for name, b in build.items()]),
+        "", "cores busy: CPU-seconds the build used per wall second (the machine has "
+        f"{m['cores']}); below {m['cores']}, other processes held the rest.",
         "", "## Memory", "",
         f"qa serve after warm-up: {memory['serve']['rss_mb']} MB resident (peak {memory['serve']['peak_rss_mb']} MB); "
         f"qa index on the seed corpus: peak {memory['index']['peak_rss_mb']} MB.", "",
@@ -65,7 +89,7 @@ def charts(results: dict, out_dir: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     search = results["search"]
-    names = ["floor", *MODES]
+    names = [n for n in ("reference", "reference_1t", "floor", *MODES) if n in search]
     for offset, key in ((-0.2, "p50"), (0.2, "p95")):
         axes[0].bar([i + offset for i in range(len(names))], [search[n][key] for n in names], 0.4, label=key)
     axes[0].set_xticks(range(len(names)), names)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from index.query import parse_k
 from index.search import Searcher
 from index.settings import Mode
 from service.deps import get_searcher
@@ -19,11 +20,13 @@ ERRORS = {400: {"model": Error}, 413: {"model": Error}, 422: {"model": Error}}
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, summary="Search with a question")
 def search_get(
     searcher: Annotated[Searcher, Depends(get_searcher)],
-    q: Annotated[str | None, Query(description="the question", examples=["嘉兴经开区党委书记是谁"])] = None,
-    k: Annotated[int | None, Query(description="passages to return, 1 to 50 (default 5)")] = None,
+    q: Annotated[str, Query(description="the question", examples=["嘉兴经开区党委书记是谁"])],
+    # Read as text and parsed by parse_k: only plain digits, as in JSON (the schema says integer).
+    k: Annotated[str | None, Query(description="passages to return, 1 to 50 (default 5)")] = None,
     mode: Annotated[Mode, Query(description="hybrid, bm25 or dense")] = "hybrid",
 ) -> JSONResponse:
-    return JSONResponse(searcher.search("" if q is None else q, k, mode).to_dict())
+    count = None if k is None else parse_k(k, searcher.settings)
+    return JSONResponse(searcher.search(q, count, mode).to_dict())
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS, summary="Search with a JSON body")

@@ -76,6 +76,8 @@ async function loadDocumentInfo() {
 function showResults(data, info) {
   const list = $("results");
   list.replaceChildren();
+  // The ranking stage says when even the best passage is unlikely to answer: say so above them.
+  $("no-answer").hidden = !(data.no_answer && data.results.length > 0);
   if (data.results.length === 0) {
     setStatus("没有找到相关段落。请换个说法，或换用其他检索方式。");
     return;
@@ -98,7 +100,9 @@ function showResults(data, info) {
     date.textContent = [info[r.doc_id] && info[r.doc_id].date, r.source].filter(Boolean).join(" · ");
     const score = document.createElement("span");
     score.className = "score";
-    score.textContent = `得分 ${r.score.toFixed(4)}`;
+    score.textContent = r.confidence === null || r.confidence === undefined
+      ? `得分 ${r.score.toFixed(4)}`
+      : `可信度 ${Math.round(r.confidence * 100)}%`;
     meta.append(cite, date, score);
     const p = document.createElement("p");
     p.className = "passage";
@@ -121,6 +125,7 @@ async function apiGet(url) {
 
 async function runSearch(query, mode) {
   $("article").hidden = true;
+  $("no-answer").hidden = true;
   $("results").hidden = false;
   $("results").replaceChildren();
   if (!query.trim()) { setStatus("请输入问题。"); return; }
@@ -140,14 +145,24 @@ async function runSearch(query, mode) {
 
 async function showArticle(docId, start, end, query) {
   $("results").hidden = true;
+  $("no-answer").hidden = true;
   $("article").hidden = false;
   $("back").href = query ? "/?" + new URLSearchParams({ q: query }) : "/";
   setStatus("正在打开原文…");
   try {
     const doc = await apiGet(`/api/documents/${encodeURIComponent(docId)}`);
     $("article-title").textContent = doc.title;
-    $("article-meta").textContent = [doc.date, doc.source, `引用：第 ${start}–${end} 字`].filter(Boolean).join(" · ");
     const box = $("article-text");
+    // Highlight only a real span of the text; a hand-edited URL (end before start, past the end)
+    // shows the article once, unmarked, rather than repeating or marking the wrong text.
+    const cited = start !== null && end !== null && start < end && end <= doc.text.length;
+    $("article-meta").textContent = [doc.date, doc.source, cited ? `引用：第 ${start}–${end} 字` : ""]
+      .filter(Boolean).join(" · ");
+    if (!cited) {
+      box.replaceChildren(document.createTextNode(doc.text));
+      setStatus("");
+      return;
+    }
     const mark = document.createElement("mark");
     mark.id = "cited";
     mark.textContent = doc.text.slice(start, end);
@@ -159,13 +174,20 @@ async function showArticle(docId, start, end, query) {
   }
 }
 
+// A character offset from the URL: a plain whole number, else null.
+function offset(text) {
+  return text !== null && /^[0-9]{1,9}$/.test(text) ? Number(text) : null;
+}
+
+const MODES = ["hybrid", "bm25", "dense"];
+
 function route() {
   const params = new URLSearchParams(location.search);
   const query = params.get("q") || "";
   $("q").value = query;
-  if (params.get("mode")) $("mode").value = params.get("mode");
+  $("mode").value = MODES.includes(params.get("mode")) ? params.get("mode") : "hybrid";
   if (params.has("doc")) {
-    showArticle(params.get("doc"), Number(params.get("start")) || 0, Number(params.get("end")) || 0, query);
+    showArticle(params.get("doc"), offset(params.get("start")), offset(params.get("end")), query);
   } else if (query) {
     runSearch(query, $("mode").value);
   }

@@ -78,3 +78,35 @@ def test_unusable_corpus_paths_raise_clear_errors(tmp_path: Path):
     (tmp_path / "x.pdf").write_text("x")
     with pytest.raises(CorpusError, match="folder of .txt/.md"):
         load_corpus(tmp_path / "x.pdf")
+
+
+def test_lone_surrogates_are_repaired_with_a_warning_and_the_rest_loads(tmp_path: Path):
+    # JSON escapes can spell lone surrogates, which no tokenizer, embedder or UTF-8 writer accepts.
+    lines = [
+        '{"id": "a", "text": "x\\udc00。"}',
+        '{"id": "b\\ud800", "title": "T\\udfff", "source": "S\\ud800", "date": "2024\\udc00", "text": "南湖。"}',
+        json.dumps({"id": "c", "text": "嘉兴。"}, ensure_ascii=False),
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = load_corpus(path)
+    docs = {d.doc_id: d for d in result.documents}
+    assert set(docs) == {"a", "b\ufffd", "c"}
+    assert docs["a"].text == "x\ufffd。"
+    assert (docs["b\ufffd"].title, docs["b\ufffd"].source, docs["b\ufffd"].date) == ("T\ufffd", "S\ufffd", "2024\ufffd")
+    for doc in result.documents:  # everything is writable as UTF-8 now
+        for value in (doc.doc_id, doc.title, doc.text, doc.source, doc.date):
+            value.encode("utf-8")
+    by_line = {p.line: str(p) for p in result.problems}
+    assert set(by_line) == {1, 2}
+    assert f"{path}:1: lone surrogate" in by_line[1] and "text" in by_line[1]
+    assert all(name in by_line[2] for name in ("id", "title", "source", "date"))
+
+
+def test_lone_surrogates_in_a_sidecar_are_repaired(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("嘉兴是一座城市。", encoding="utf-8")
+    (tmp_path / "a.meta.json").write_text('{"title": "标题\\udc00", "source": "来源"}', encoding="utf-8")
+    result = load_corpus(tmp_path)
+    assert result.documents[0].title == "标题\ufffd" and result.documents[0].source == "来源"
+    assert [Path(p.path).name for p in result.problems] == ["a.meta.json"]
+    assert "title" in result.problems[0].message

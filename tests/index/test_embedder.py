@@ -1,9 +1,18 @@
-"""The encoder's interface: shapes, normalization, batching, and per-span vectors."""
+"""The encoder's interface (shapes, normalization, batching, per-span vectors), and how an
+index and the encoder that built it are kept together."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+
+from index.embedder import LazyEmbedder
+from index.search import Searcher
+from index.store import IndexLoadError
 
 TEXT = ("嘉兴经开区党委书记、管委会主任章澜在“新年第一会”上说。"
         "2025年,嘉兴高新区规模以上工业企业研发经费预计达24.33亿元,同比增长22.41%。")
@@ -64,3 +73,50 @@ def test_span_vectors_follow_their_own_text(embedder):
 def test_mismatched_spans_are_refused(embedder):
     with pytest.raises(ValueError):
         embedder.embed_passages_and_spans([TEXT, TEXT], [[(0, 1)]])
+
+
+# --- the index and the encoder that built it ----------------------------------
+
+def _set_manifest_encoder(index_dir, encoder: str) -> None:
+    path = index_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["model"]["encoder"] = encoder
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def test_an_index_from_another_encoder_is_reported_not_mixed(index_copy, settings, embedder):
+    _set_manifest_encoder(index_copy, "onnxruntime-fp32-000000000000")
+    with pytest.raises(IndexLoadError, match="different encoder"):
+        Searcher.open(index_copy, settings, embedder)
+
+
+def test_bm25_search_does_not_load_the_model(index_copy, settings):
+    searcher = Searcher.open(index_copy, settings, load_model=False)
+    assert searcher.search("嘉兴经开区党委书记是谁", 3, "bm25").results
+    assert isinstance(searcher.embedder, LazyEmbedder) and not searcher.embedder.loaded
+
+
+def test_the_lazy_model_is_checked_against_the_index_when_it_loads(index_copy, settings):
+    searcher = Searcher.open(index_copy, settings, load_model=False)
+    assert searcher.search("嘉兴经开区党委书记是谁", 3, "hybrid").results and searcher.embedder.loaded
+    _set_manifest_encoder(index_copy, "onnxruntime-fp32-000000000000")
+    stale = Searcher.open(index_copy, settings, load_model=False)
+    assert stale.search("嘉兴经开区党委书记是谁", 3, "bm25").results
+    with pytest.raises(IndexLoadError, match="different encoder"):
+        stale.search("嘉兴经开区党委书记是谁", 3, "dense")
+
+
+HEAVY = ("torch", "onnxruntime", "transformers", "sentence_transformers", "tokenizers")
+
+
+def test_cli_bm25_search_imports_no_model_runtime(seed_index_dir):
+    """`qa search --mode bm25` must not pay for the model: no torch, ONNX Runtime or tokenizer."""
+    argv = ["search", "嘉兴经开区党委书记是谁", "--mode", "bm25", "--index-dir", str(seed_index_dir)]
+    code = ("import sys, contextlib, io\n"
+            "from service.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    code = main({argv!r})\n"
+            f"print(code, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "0 []", proc.stdout

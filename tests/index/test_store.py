@@ -27,7 +27,21 @@ def test_manifest_records_what_built_the_index(seed_index_dir: Path, embedder, s
     assert manifest["counts"]["documents"] == 5 and manifest["counts"]["passages"] > 50
     assert manifest["chunking"]["max_chars"] == settings.max_passage_chars
     assert len(manifest["corpus_fingerprint"]) == 64 and manifest["dense_index"] == "flat"
-    assert {"documents.jsonl", "passages.jsonl", "dense.faiss"} <= set(manifest["files"])
+    assert {"documents.jsonl", "passages.jsonl", "dense.faiss", "sentence_vectors.npy"} <= set(manifest["files"])
+
+
+def test_every_passage_has_a_vector_per_sentence(searcher):
+    """Sentence vectors line up with the sentences the ranking stage splits, and point the same way
+    as their passage (they are pooled from the passage's own forward pass)."""
+    index = searcher.index
+    assert index.sentence_start[-1] == len(index.sentence_vectors)
+    for passage_id in range(0, len(index.passages), 7):
+        vectors = index.sentences_of(passage_id).astype("float32")
+        assert len(vectors) == len(searcher.reranker.views[passage_id].sentences)
+        norms = (vectors ** 2).sum(axis=1) ** 0.5
+        assert abs(norms - 1).max() < 0.01
+        passage_vector = index.dense.index.reconstruct(passage_id)
+        assert (vectors @ passage_vector).min() > 0.6
 
 
 def _open(index_dir: Path, settings, embedder) -> Searcher:
@@ -65,6 +79,7 @@ def test_corrupt_manifest(index_copy, settings, embedder):
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("format_version", 999, "format version 999"),
     ("model", {"name": "other-model", "weights_sha256": "x"}, "different embedding model"),
+    ("tokenizer_version", 1, "tokenized by another version"),
 ])
 def test_stale_manifest(index_copy, settings, embedder, field, value, message):
     manifest = json.loads((index_copy / MANIFEST).read_text())

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
 
-RESULT_KEYS = {"rank", "score", "doc_id", "title", "source", "start", "end", "text", "evidence", "scores"}
+RESULT_KEYS = {"rank", "score", "confidence", "doc_id", "title", "source", "start", "end", "text", "evidence",
+               "scores"}
+RESPONSE_KEYS = {"query", "mode", "k", "reranked", "no_answer", "took_ms", "results"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,7 @@ def test_get_search_shape_order_and_offsets(client):
     response = client.get("/api/search", params={"q": "嘉兴经开区党委书记是谁", "k": 4})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "mode", "k", "took_ms", "results"}
+    assert set(body) == RESPONSE_KEYS
     assert body["mode"] == "hybrid" and body["k"] == 4 and len(body["results"]) == 4
     assert "章澜" in body["results"][0]["text"]
     assert [r["rank"] for r in body["results"]] == [1, 2, 3, 4]
@@ -158,10 +161,129 @@ def test_openapi_docs_with_examples(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/search", "/api/documents", "/api/documents/{doc_id}", "/healthz"} <= set(spec["paths"])
     assert "嘉兴经开区党委书记是谁" in json.dumps(spec, ensure_ascii=False)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in docs.text
 
 
 def test_search_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "文章问答检索" in page.text
     assert client.get("/static/app.js").status_code == 200
+
+
+@pytest.mark.parametrize("k", ["2.0", "1_0", "+3", " 3 ", "%203%20", "３", "", "0x3", "-1", "9" * 5000])
+def test_get_k_is_plain_decimal_digits_only(client, k):
+    assert_error(client.get(f"/api/search?q=%E5%8D%97%E6%B9%96&k={k}"), 422, "invalid_k")
+
+
+def test_get_k_as_digits_is_accepted(client):
+    assert client.get("/api/search", params={"q": "南湖", "k": "007", "mode": "bm25"}).json()["k"] == 7
+
+
+@pytest.mark.parametrize("query", ["q=%FF%FE", "q=%E5%8D", "q=%E5%8D%97&mode=%C0%AF"])
+def test_get_with_invalid_utf8_is_refused(client, query):
+    assert_error(client.get(f"/api/search?{query}"), 400, "invalid_encoding")
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b'{"q": "\xff\xfe"}', "application/json"),
+    (b"[" * 5000 + b"]" * 5000, "application/json"),
+    (b'{"q": "a", "k": ' + b"9" * 5000 + b"}", "application/json"),
+    ('{"q": "南湖"}'.encode("gbk"), "application/json; charset=gbk"),
+])
+def test_unreadable_bodies_are_invalid_json(client, body, content_type):
+    assert_error(client.post("/api/search", content=body, headers={"content-type": content_type}),
+                 400, "invalid_json")
+
+
+def test_question_length_counts_what_was_sent(client):
+    assert_error(client.get("/api/search", params={"q": "问" + " " * 512}), 422, "question_too_long")
+
+
+def test_openapi_publishes_the_limits_that_are_enforced(client, settings):
+    spec = client.get("/openapi.json").json()
+    params = {p["name"]: p for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    body = spec["components"]["schemas"]["SearchRequest"]["properties"]
+    for question in (params["q"]["schema"], body["q"]):
+        assert question["type"] == "string" and question["minLength"] == 1
+        assert question["maxLength"] == settings.max_question_chars and question["pattern"]
+    assert params["q"]["required"] is True
+    for k in (params["k"]["schema"], body["k"]["anyOf"][0]):
+        assert (k["type"], k["minimum"], k["maximum"]) == ("integer", 1, settings.max_k)
+    assert "HTTPValidationError" not in json.dumps(spec)  # every error has the Error shape
+
+
+@pytest.mark.parametrize("question", [" ", "\u200b\u3000", "\x00\t", "\ufeff", "\U000E0020", "a", "\U0001F600", " 问 "])
+def test_the_published_pattern_says_which_questions_are_empty(client, question):
+    pattern = client.get("/openapi.json").json()["components"]["schemas"]["SearchRequest"]["properties"]["q"]["pattern"]
+    response = client.post("/api/search", json={"q": question, "mode": "bm25"})
+    if re.search(pattern, question):
+        assert response.status_code == 200, response.text
+    else:
+        assert_error(response, 422, "empty_question")
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/search?q=%E5%8D%97%E6%B9%96&k=1", "/api/documents",
+                                  "/static/app.js", "/openapi.json"])
+def test_head_answers_like_get_without_a_body(client, path):
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"] and head.content == b""
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("DELETE", "/api/search", "GET, HEAD, POST"),
+    ("PUT", "/healthz", "GET, HEAD"),
+    ("POST", "/", "GET, HEAD"),
+    ("PATCH", "/api/documents/003_aa809658476baa4e", "GET, HEAD"),
+    ("DELETE", "/static/app.js", "GET, HEAD"),
+])
+def test_every_405_says_what_is_allowed(client, method, path, allow):
+    response = client.request(method, path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+
+
+@pytest.mark.parametrize(("path", "location"), [
+    ("/healthz/", "/healthz"),
+    ("/api/search/?q=%E5%8D%97", "/api/search?q=%E5%8D%97"),
+    ("/docs/", "/docs"),
+])
+def test_trailing_slash_redirect_never_echoes_the_host(client, path, location):
+    response = client.get(path, headers={"host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == location
+    assert "evil" not in response.text
+
+
+def test_unknown_path_with_a_slash_is_still_404(client):
+    assert_error(client.get("/nothing/", follow_redirects=False), 404, "not_found")
+    assert_error(client.post("/healthz/", follow_redirects=False), 404, "not_found")
+
+
+def test_docs_load_nothing_from_other_hosts_and_have_no_inline_script(client):
+    page = client.get("/docs").text
+    assert "http://" not in page and "https://" not in page
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+    assert scripts and all('src="/' in attributes and not body.strip() for attributes, body in scripts)
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/static/docs.js"):
+        assert client.get(asset).status_code == 200
+    assert_error(client.get("/redoc"), 404, "not_found")  # ReDoc came from a CDN; it is gone
+
+
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/api/search?q=%E5%8D%97&k=1", "/api/documents",
+                                  "/api/nothing", "/healthz", "/openapi.json", "/docs"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert "http:" not in csp and "https:" not in csp and "script-src" not in csp  # scripts: own files only
+    if path != "/docs":  # the search page needs no inline style either; Swagger UI sets style attributes
+        assert "unsafe-inline" not in csp
+
+
+def test_the_search_page_has_no_inline_script_or_style(client):
+    page = client.get("/").text
+    assert "<style" not in page and " style=" not in page and " on" not in page.replace(" one", "")
+    assert all('src="/static/' in attributes and not body.strip()
+               for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S))

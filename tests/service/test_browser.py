@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -46,6 +48,19 @@ def test_search_then_open_the_citation(browser, live_server):
     page.screenshot(path=str(ARTIFACTS / "article-cited-span.png"))
 
 
+def test_no_answer_notice(browser, live_server):
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(live_server["url"] + "/?q=杭州湾跨海大桥全长多少公里？")
+    expect(page.locator("li.result").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#no-answer")).to_be_visible()
+    expect(page.locator("#no-answer")).to_contain_text("没有找到可靠的答案")
+    page.screenshot(path=str(ARTIFACTS / "search-no-answer.png"), full_page=True)
+    page.goto(live_server["url"] + "/?q=嘉兴经开区党委书记是谁")
+    expect(page.locator("li.result").first).to_contain_text("章澜", timeout=60_000)
+    expect(page.locator("#no-answer")).to_be_hidden()
+    expect(page.locator("li.result .score").first).to_contain_text("可信度")
+
+
 def test_shared_url_runs_the_search(browser, live_server):
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     page.goto(live_server["url"] + "/?q=昱能科技什么时候在科创板上市的")
@@ -63,3 +78,55 @@ def test_empty_and_error_messages(browser, live_server):
     page.press("#q", "Enter")
     expect(page.locator("#status")).to_contain_text("检索失败", timeout=30_000)
     expect(page.locator("#status")).to_have_class("error")
+
+
+@pytest.mark.parametrize(("start", "end"), [("200", "100"), ("-5", "20"), ("10", "99999999"), ("x", "5")])
+def test_a_bad_citation_range_shows_the_article_once_unmarked(browser, live_server, start, end):
+    doc_id = "002_f452990c5d0afd35"
+    text = httpx.get(f"{live_server['url']}/api/documents/{doc_id}", timeout=30).json()["text"]
+    page = browser.new_page()
+    page.goto(f"{live_server['url']}/?doc={doc_id}&start={start}&end={end}&q=x")
+    expect(page.locator("#article-title")).to_contain_text("嘉兴经开区", timeout=30_000)
+    assert page.locator("#article-text").text_content() == text  # every character once
+    assert page.locator("mark#cited").count() == 0
+
+
+def test_an_unknown_mode_in_the_url_falls_back_to_hybrid(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server["url"] + "/?q=嘉兴经开区党委书记是谁&mode=bogus")
+    expect(page.locator("li.result").first).to_contain_text("章澜", timeout=60_000)
+    assert page.locator("#mode").input_value() == "hybrid"
+
+
+def _offline_page(browser, blocked: list[str], console: list[str]):
+    """A page that can reach 127.0.0.1 only (every other request is aborted and recorded), and records
+    console errors (Content-Security-Policy violations are reported there)."""
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname == "127.0.0.1"
+                  else (blocked.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+    return page
+
+
+def test_api_docs_render_offline_under_their_csp(browser, live_server):
+    blocked, console = [], []
+    page = _offline_page(browser, blocked, console)
+    page.goto(live_server["url"] + "/docs")
+    operations = page.locator(".opblock")
+    expect(operations.first).to_be_visible(timeout=30_000)
+    expect(page.locator(".opblock-summary-path", has_text="/api/search").first).to_be_visible()
+    assert operations.count() >= 5  # GET and POST search, documents, one document, health
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    assert blocked == [] and not [m for m in console if "Content Security Policy" in m], (blocked, console)
+
+
+def test_search_page_works_under_its_csp(browser, live_server):
+    blocked, console = [], []
+    page = _offline_page(browser, blocked, console)
+    page.goto(live_server["url"] + "/?q=嘉兴经开区党委书记是谁")
+    expect(page.locator("li.result").first).to_contain_text("章澜", timeout=60_000)
+    page.locator("li.result .cite").first.click()
+    expect(page.locator("mark#cited")).to_contain_text("章澜", timeout=30_000)
+    assert blocked == [] and console == [], (blocked, console)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +125,83 @@ def test_serve_reports_an_index_that_lost_its_manifest(index_copy):
     proc = qa("serve", "--index-dir", str(index_copy), "--port", "0")
     assert_one_line_error(proc, "has no manifest.json")
     assert (index_copy / "passages.jsonl").is_file()
+
+
+def test_index_repairs_a_record_with_a_lone_surrogate_and_indexes_the_rest(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join([
+        json.dumps({"id": "good", "text": "嘉兴是浙江省的一个城市。南湖是嘉兴的名胜。"}, ensure_ascii=False),
+        '{"id": "bad\\udc00", "title": "标题\\ud800", "source": "\\udc00", "text": "x\\udc00。南湖。"}',
+    ]), encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    proc = qa("index", "--corpus", str(corpus), "--index-dir", str(index_dir), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "Indexed 2 documents" in proc.stderr
+    assert f"warning: {corpus}:2: lone surrogate" in proc.stderr
+    search = qa("search", "南湖", "--json", "--index-dir", str(index_dir))
+    assert {r["doc_id"] for r in json.loads(search.stdout)["results"]} == {"good", "bad\ufffd"}
+
+
+def test_index_reports_an_unwritable_index_dir_before_embedding(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("嘉兴是浙江省的一个城市。", encoding="utf-8")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    proc = qa("index", "--corpus", str(corpus), "--index-dir", str(blocker / "idx"))  # with the progress bar
+    assert_one_line_error(proc, f"cannot create a folder in {blocker}")
+    assert "Batches" not in proc.stderr  # the embedding never started
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_batch_line_with_a_lone_surrogate_gets_an_error_and_the_rest_are_answered(seed_index_dir, tmp_path):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join([
+        json.dumps({"id": "a", "question": "嘉兴经开区党委书记是谁"}, ensure_ascii=False),
+        '{"id": "bad", "question": "x\\ud800"}',
+        json.dumps({"id": "c", "question": "嘉兴科技城2003年财政总收入"}, ensure_ascii=False),
+    ]), encoding="utf-8")
+    proc = qa("search", "--queries", str(queries), "-k", "1", "--mode", "bm25", "--index-dir", str(seed_index_dir))
+    assert "Traceback" not in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "bad", "c"]
+    assert lines[0]["results"] and "8043万元" in lines[2]["results"][0]["text"]
+    assert lines[1]["question"] == "x\ud800" and lines[1]["results"] == []
+    assert lines[1]["error"]["code"] == "invalid_question"
+    assert proc.returncode == 1 and f"{queries}:2: the question is not valid text" in proc.stderr
+
+
+def test_question_that_is_not_utf8_gives_a_one_line_error(seed_index_dir):
+    proc = subprocess.run([*QA, "search", b"\xff\xfe", "--index-dir", str(seed_index_dir)],
+                          capture_output=True, text=True, timeout=600)
+    assert_one_line_error(proc, "qa: error: the question is not valid text")
+
+
+def test_a_bad_setting_is_one_line_naming_it():
+    proc = subprocess.run([*QA, "--help"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "QA_PORT": "abc"})
+    assert_one_line_error(proc, "qa: error: setting QA_PORT: ")
+    assert "'abc'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("model", "multilingual-e5-small"),
+    ("files", {"documents.jsonl": 5}),
+    ("counts", [5, 134]),
+])
+def test_manifest_fields_of_the_wrong_type_are_one_line_errors(index_copy, field, value):
+    manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest[field] = value
+    (index_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    proc = qa("search", "南湖", "--index-dir", str(index_copy))
+    assert_one_line_error(proc, f"has a corrupt manifest.json ({field} is not")
+
+
+def test_serve_on_a_taken_port_reports_only_the_bind_error(seed_index_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = qa("serve", "--port", str(port), "--index-dir", str(seed_index_dir))
+    assert_one_line_error(proc, f"qa: error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert "Serving" not in proc.stderr

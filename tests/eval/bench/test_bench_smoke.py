@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 QA = str(Path(sys.executable).with_name("qa"))
-SECTIONS = {"machine", "commit", "search", "http", "build", "memory", "scale", "targets"}
+SECTIONS = {"machine", "commit", "encoder", "search", "layouts", "http", "cold", "build", "memory", "scale", "targets"}
 
 
 def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
@@ -18,7 +18,10 @@ def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
     results = json.loads((tmp_path / "bench.json").read_text())
     assert set(results) >= SECTIONS
     assert set(results["search"]["ratio_to_floor"]) == {"hybrid", "bm25", "dense"}
-    assert set(results["http"]) == {"1", "4"} and all(c["errors"] == 0 for c in results["http"].values())
+    assert results["search"]["reference"]["p50"] > 0 and "hybrid" in results["search"]["ratio_to_reference"]
+    assert set(results["cold"]) == {"hybrid", "bm25"} and all(v["median"] > 0 for v in results["cold"].values())
+    assert len(results["layouts"]) >= 2 and all(v["qps_8"] > 0 for v in results["layouts"].values())
+    assert set(results["http"]) == {"1", "8"} and all(c["errors"] == 0 for c in results["http"].values())
     assert results["build"]["seed"]["passages"] > 50
     assert results["memory"]["serve"]["rss_mb"] > 0 and results["memory"]["index"]["peak_rss_mb"] > 0
     size = results["scale"]["sizes"]["3000"]

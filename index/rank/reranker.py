@@ -1,0 +1,87 @@
+"""The reranking stage: rescore the fused candidates, give each a calibrated confidence,
+and pick each result's evidence sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import Span
+from index.rank.analysis import PassageView, QuestionView
+from index.rank.features import (
+    PASSAGE_FEATURES,
+    SENTENCE_FEATURES,
+    passage_features,
+)
+from index.rank.model import RankerModel
+from index.store import LoadedIndex
+
+
+class PassageViews:
+    """PassageView of each passage, made on first use and kept (a passage is analysed once),
+    and the question's cosine with each of a passage's sentences (vectors stored in the index)."""
+
+    def __init__(self, index: LoadedIndex, tokenize: Callable[[str], list[str]]) -> None:
+        self.index, self.tokenize = index, tokenize
+        self._views: dict[int, PassageView] = {}
+
+    def sentence_cosines(self, passage_id: int, query_vector: np.ndarray | None) -> np.ndarray:
+        vectors = self.index.sentences_of(passage_id)
+        if query_vector is None:
+            return np.full(len(vectors), np.nan)
+        return vectors.astype(np.float32) @ query_vector.astype(np.float32)
+
+    def __getitem__(self, passage_id: int) -> PassageView:
+        view = self._views.get(passage_id)
+        if view is None:
+            passage = self.index.passages[passage_id]
+            document = self.index.documents[passage.doc_id]
+            view = PassageView.of(document.text, document.title, Span(passage.start, passage.end),
+                                  passage.ordinal, self.tokenize)
+            self._views[passage_id] = view
+        return view
+
+
+@dataclass
+class Ranked:
+    """Candidates in their final order, with what each result needs."""
+
+    passage_ids: list[int]
+    scores: list[float]  # reranker score when reranked, else the fused score
+    confidence: list[float | None]
+
+
+def confidence_inputs(features: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The confidence model's inputs: the passage features, then CONFIDENCE_EXTRA_INPUTS."""
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return np.column_stack([features, scores, scores.max() - scores, ranks]).astype(np.float64)
+
+
+class Reranker:
+    def __init__(self, model: RankerModel | None, views: PassageViews) -> None:
+        self.model = model
+        self.views = views
+
+    def features(self, question: QuestionView, passage_ids: list[int], fused: np.ndarray,
+                 bm25: np.ndarray, dense: np.ndarray, query_vector: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+        views = [self.views[pid] for pid in passage_ids]
+        sentence_dense = [self.views.sentence_cosines(pid, query_vector) for pid in passage_ids]
+        return passage_features(question, views, fused, bm25, dense, sentence_dense)
+
+    def rank(self, question: QuestionView, passage_ids: list[int], fused: np.ndarray,
+             bm25: np.ndarray, dense: np.ndarray, query_vector: np.ndarray | None, reorder: bool) -> Ranked:
+        features, _ = self.features(question, passage_ids, fused, bm25, dense, query_vector)
+        if self.model is None or not passage_ids:
+            return Ranked(list(passage_ids), [float(s) for s in fused], [None] * len(passage_ids))
+        scores = self.model.passages.predict(features)
+        confidence = self.model.calibration.probability(confidence_inputs(features, scores))
+        order = np.argsort(-scores, kind="stable") if reorder else np.arange(len(passage_ids))
+        shown = scores if reorder else fused
+        return Ranked([passage_ids[i] for i in order], [float(shown[i]) for i in order],
+                      [float(confidence[i]) for i in order])
+
+
+FEATURE_LISTS = (PASSAGE_FEATURES, SENTENCE_FEATURES)

@@ -1,0 +1,33 @@
+"""Question analysis: answer types, numbers, and matching across scripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.rank.analysis import QuestionView, answer_type, has_type_cue
+from index.tokenize import ChineseTokenizer, normalize_for_match
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("嘉兴经开区党委书记是谁", "who"),
+    ("昱能科技是哪一年上市的", "when"),
+    ("研发经费预计达到多少", "number"),
+    ("嘉兴机场位于哪里", "where"),
+    ("嘉兴高新区的主赛道是什么", "other"),
+])
+def test_answer_type(question, kind):
+    assert answer_type(question) == kind
+
+
+def test_type_cues_ignore_the_questions_own_numbers():
+    assert has_type_cue("number", "2025年研发经费24.33亿元", frozenset({"2025"})) == 1.0
+    assert has_type_cue("number", "2025年研发经费增长较快", frozenset({"2025"})) == 0.0
+    assert has_type_cue("when", "于2022年6月上市", frozenset()) == 1.0
+
+
+def test_traditional_and_simplified_questions_look_the_same():
+    tokenize = ChineseTokenizer()
+    a = QuestionView.of("嘉興經開區黨委書記是誰", tokenize("嘉興經開區黨委書記是誰"), lambda t: 2.0, 100)
+    b = QuestionView.of("嘉兴经开区党委书记是谁", tokenize("嘉兴经开区党委书记是谁"), lambda t: 2.0, 100)
+    assert a.tokens == b.tokens and a.bigrams == b.bigrams and a.answer_type == b.answer_type == "who"
+    assert normalize_for_match("嘉興ＡＢＣ１２") == "嘉兴abc12"

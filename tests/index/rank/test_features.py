@@ -1,0 +1,44 @@
+"""Ranking features: computed the same way for training and search, and pointing the right way."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.chunking import Span
+from index.rank.analysis import PassageView, QuestionView
+from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES, passage_features, sentence_features
+from index.tokenize import ChineseTokenizer
+
+TOKENIZE = ChineseTokenizer()
+ANSWERING = "嘉兴经开区党委书记、管委会主任章澜在会上讲话。会议部署了全年工作。"
+OTHER = "嘉兴南湖高新区2003年财政总收入8043万元。园区位于城东。"
+
+
+def _view(text: str, title: str, ordinal: int = 0) -> PassageView:
+    return PassageView.of(text, title, Span(0, len(text)), ordinal, TOKENIZE)
+
+
+def test_the_answering_passage_covers_more_of_the_question():
+    question = "嘉兴经开区党委书记是谁"
+    q = QuestionView.of(question, TOKENIZE(question), lambda t: 3.0, 1000)
+    views = [_view(OTHER, "南湖高新区"), _view(ANSWERING, "嘉兴经开区")]
+    rows, best = passage_features(q, views, np.array([0.3, 0.2]), np.array([1.0, 5.0]), np.array([0.8, 0.85]),
+                                  [np.array([0.8, 0.7]), np.array([0.9, 0.6])])
+    assert rows.shape == (2, len(PASSAGE_FEATURES)) and best == [0, 0]
+    column = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
+    assert rows[1, column["idf_cover"]] > rows[0, column["idf_cover"]]
+    assert rows[1, column["title_bigram_cover"]] > rows[0, column["title_bigram_cover"]]
+    assert rows[0, column["idf_missing_max"]] > rows[1, column["idf_missing_max"]]
+    assert rows[1, column["type_cue"]] == 1.0  # 主任 … a person is named
+    assert rows[1, column["bm25_rel"]] == 1.0 and rows[0, column["bm25_rank"]] == 2
+    assert rows[0, column["fused_rank"]] == 1 and rows[1, column["dense_best_sentence"]] == np.float32(0.9)
+
+
+def test_sentence_features_mark_the_sentence_with_the_asked_number():
+    question = "嘉兴南湖高新区2003年财政总收入是多少"
+    q = QuestionView.of(question, TOKENIZE(question), lambda t: 3.0, 1000)
+    rows = sentence_features(q, _view(OTHER, "南湖高新区"), np.array([0.9, 0.5]))
+    column = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    assert rows.shape == (2, len(SENTENCE_FEATURES))
+    assert rows[0, column["type_cue"]] == 1.0 and rows[1, column["type_cue"]] == 0.0
+    assert rows[0, column["numbers_matched"]] == 1.0 and rows[0, column["dense_rank"]] == 1

@@ -1,0 +1,18 @@
+"""Schemathesis hooks for tests/service/test_fuzz.py (loaded through SCHEMATHESIS_HOOKS).
+
+One deliberate difference from JSON Schema: in JSON Schema 2020-12 the number 2.0 is an
+integer, so Schemathesis sends {"k": 2.0} as valid data. The API takes k only as a plain
+whole number, 2, the same in JSON and in a URL (issue 9, item 9), and refuses 2.0 with 422
+invalid_k; no schema keyword can say so, since 2 and 2.0 are one value to JSON Schema. Such
+bodies are left out; tests/service/test_api.py checks their refusal.
+"""
+
+from __future__ import annotations
+
+import schemathesis
+
+
+@schemathesis.hook
+def filter_body(context, body) -> bool:
+    k = body.get("k") if isinstance(body, dict) else None
+    return not (isinstance(k, float) and k.is_integer())
