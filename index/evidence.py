@@ -19,9 +19,16 @@ from index.rank.model import Forest
 def choose_evidence(question: QuestionView, passage: PassageView, sentence_model: Forest | None,
                     sentence_dense: np.ndarray) -> Span:
     """`sentence_dense`: the question's cosine with each sentence (nan when unknown)."""
-    if len(passage.sentences) == 1:
-        return passage.sentences[0].span
+    return choose_evidence_many(question, [passage], sentence_model, [sentence_dense])[0]
+
+
+def choose_evidence_many(question: QuestionView, passages: list[PassageView], sentence_model: Forest | None,
+                         sentence_dense: list[np.ndarray]) -> list[Span]:
+    """The evidence of several passages, scored in one model call (the results of a response)."""
     if sentence_model is None:
-        return passage.sentences[best_lexical_sentence(question, passage)].span
-    scores = sentence_model.predict(sentence_features(question, passage, sentence_dense))
-    return passage.sentences[int(np.argmax(scores))].span
+        return [p.sentences[best_lexical_sentence(question, p)].span for p in passages]
+    rows = [sentence_features(question, p, d) for p, d in zip(passages, sentence_dense, strict=True)]
+    scores = sentence_model.predict(np.vstack(rows)) if rows else np.zeros(0)
+    bounds = np.cumsum([0] + [len(r) for r in rows])
+    return [p.sentences[int(np.argmax(scores[a:b]))].span
+            for p, a, b in zip(passages, bounds[:-1], bounds[1:], strict=True)]

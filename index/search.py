@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from index.chunking import Span
 from index.console import log
 from index.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
-from index.evidence import choose_evidence
+from index.evidence import choose_evidence_many
 from index.fusion import reciprocal_rank_fusion
 from index.merge import drop_repeats
 from index.query import validate_request
@@ -173,10 +174,15 @@ class Searcher:
         position = {pid: i for i, pid in enumerate(ranked.passage_ids)}
         raw = {pid: i for i, pid in enumerate(retrieved.passage_ids)}
         kept = drop_repeats(ranked.passage_ids, self.index.passages, k)
+        views = self.reranker.views
+        model = self.reranker.model if scored else None
+        evidence = choose_evidence_many(retrieved.question, [views[pid] for pid in kept],
+                                        model.sentences if model is not None else None,
+                                        [views.sentence_cosines(pid, retrieved.query_vector) for pid in kept])
         results = [
             self._result(rank, pid, ranked.scores[position[pid]], ranked.confidence[position[pid]],
-                         retrieved, raw[pid], scored)
-            for rank, pid in enumerate(kept, start=1)
+                         retrieved, raw[pid], span)
+            for rank, (pid, span) in enumerate(zip(kept, evidence, strict=True), start=1)
         ]
         confidences = [r.confidence for r in results if r.confidence is not None]
         no_answer = (max(confidences, default=0.0) < self.settings.no_answer_threshold) if scored else None
@@ -192,13 +198,9 @@ class Searcher:
         return [self.search(q, k, mode, v, rerank) for q, v in zip(questions, vectors, strict=True)]
 
     def _result(self, rank: int, passage_id: int, score: float, confidence: float | None,
-                retrieved: Retrieved, raw: int, scored: bool) -> SearchResult:
+                retrieved: Retrieved, raw: int, span: Span) -> SearchResult:
         passage = self.index.passages[passage_id]
         document = self.index.documents[passage.doc_id]
-        model, views = self.reranker.model, self.reranker.views
-        span = choose_evidence(retrieved.question, views[passage_id],
-                               model.sentences if (model is not None and scored) else None,
-                               views.sentence_cosines(passage_id, retrieved.query_vector))
         bm25, dense = retrieved.bm25[raw], retrieved.dense[raw]
         return SearchResult(
             rank=rank,

@@ -85,17 +85,21 @@ class Forest:
                    table("default_left", True, bool), leaf_value)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Walk every (row, tree) pair down at once; a pair leaves the walk at its leaf, so the
+        work is the sum of the path lengths, not the deepest path times every pair."""
         rows = np.asarray(rows, dtype=np.float64)
-        n_trees = self.feature.shape[0]
-        trees = np.arange(n_trees)[None, :]
-        node = np.zeros((len(rows), n_trees), dtype=np.int32)
-        row_index = np.arange(len(rows))[:, None]
-        while (inside := node >= 0).any():
-            at = np.where(inside, node, 0)
-            values = rows[row_index, self.feature[trees, at]]
-            go_left = np.where(np.isnan(values), self.default_left[trees, at], values <= self.threshold[trees, at])
-            node = np.where(inside, np.where(go_left, self.left[trees, at], self.right[trees, at]), node)
-        return self.leaf_value[trees, -node - 1].sum(axis=1)
+        n_rows, n_trees = len(rows), self.feature.shape[0]
+        row_of = np.repeat(np.arange(n_rows), n_trees)
+        tree_of = np.tile(np.arange(n_trees), n_rows)
+        node = np.zeros(n_rows * n_trees, dtype=np.int32)
+        walking = np.arange(n_rows * n_trees)
+        while walking.size:
+            tree, at = tree_of[walking], node[walking]
+            values = rows[row_of[walking], self.feature[tree, at]]
+            go_left = np.where(np.isnan(values), self.default_left[tree, at], values <= self.threshold[tree, at])
+            node[walking] = np.where(go_left, self.left[tree, at], self.right[tree, at])
+            walking = walking[node[walking] >= 0]
+        return self.leaf_value[tree_of, -node - 1].reshape(n_rows, n_trees).sum(axis=1)
 
     def to_json(self) -> dict[str, list]:
         return {name: getattr(self, name).tolist()
