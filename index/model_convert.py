@@ -581,7 +581,14 @@ def ensure_converted_model(cache_dir: Path, max_seq_length: int = 512, log=log) 
         (staging / "conversion.json").write_text(json.dumps(provenance, indent=2))
         checks = provenance["checks"] = _verify(staging)
         (staging / "conversion.json").write_text(json.dumps(provenance, indent=2))
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / "conversion.json").is_file():
+                raise
+            # Another process finished the same conversion first: use its folder.
+            shutil.rmtree(staging, ignore_errors=True)
+            return target
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

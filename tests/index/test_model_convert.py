@@ -129,3 +129,21 @@ def test_pruned_vocabulary_tokenizes_real_text_like_the_full_one(embedder):
     if differ:
         cosines = encoder_cosines(embedder.model_dir, "fp32", tuple(differ[:20]), against="torch")
         assert min(cosines) >= 0.99, cosines
+
+
+def test_two_processes_converting_at_once_both_succeed(tmp_path):
+    """A fresh machine where two commands start together (say qa serve and qa search): both convert,
+    the second to finish uses the first one's folder instead of failing on the rename."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from pathlib import Path; from index.model_convert import ensure_converted_model; "
+            "print(ensure_converted_model(Path(sys.argv[1])))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outputs]
+    folders = {out.strip().splitlines()[-1] for out, _ in outputs}
+    assert len(folders) == 1 and (Path(folders.pop()) / "conversion.json").is_file()
+    assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".convert-")]
