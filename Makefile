@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the project (torch pinned to the local CPU build)
 
-$(INDEX): $(STAMP) $(wildcard corpus/*) $(wildcard index/*.py)
+$(INDEX): $(STAMP) $(wildcard corpus/*) $(shell find index -name "*.py")
 	$(BIN)/qa index
 
 index: $(INDEX)  ## convert the model (once) and build the index of corpus/

@@ -10,7 +10,7 @@ from eval.modes import BENCHMARKS
 from eval.questions import Question, load_benchmark_questions, load_seed_questions, to_traditional
 from index.build import build_index
 from index.console import log
-from index.embedder import Embedder
+from index.encoder.embedder import Embedder
 from index.search import Searcher
 from index.settings import Settings
 from index.store import IndexLoadError

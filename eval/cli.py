@@ -15,7 +15,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.gate import gate_failures, load_expected, record_expected
     from eval.report import mode_table, write_report
     from eval.runner import evaluate
-    from index.embedder import load_embedder
+    from index.encoder.embedder import load_embedder
 
     known = benchmarks(settings)
     names = list(known) if args.benchmark == "all" else [args.benchmark]

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from index.chunking import ChunkingConfig, Passage, pack_passages, passage_sentences
-from index.dense import DenseIndex
-from index.documents import Document, LoadProblem, load_corpus
-from index.embedder import Embedder
-from index.lexical import LexicalIndex
+from index.encoder.embedder import Embedder
+from index.ingest.chunking import ChunkingConfig, Passage, pack_passages, passage_sentences
+from index.ingest.documents import Document, LoadProblem, load_corpus
+from index.retrieve.dense import DenseIndex
+from index.retrieve.lexical import LexicalIndex
 from index.settings import Settings
 from index.store import check_replaceable, check_writable, write_index
 from index.tokenize import TOKENIZER_VERSION, ChineseTokenizer

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.chunking import Span
+from index.ingest.chunking import Span
 from index.rank.analysis import PassageView, QuestionView
 from index.rank.features import best_lexical_sentence, sentence_features
 from index.rank.model import Forest

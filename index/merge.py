@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from index.chunking import Passage
+from index.ingest.chunking import Passage
 
 
 def overlaps(a: Passage, b: Passage) -> bool:

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Span
 from index.console import log
-from index.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
+from index.encoder.embedder import Embedder, LazyEmbedder, check_index_encoder, load_embedder
 from index.evidence import choose_evidence_many
 from index.fusion import reciprocal_rank_fusion
+from index.ingest.chunking import Span
 from index.merge import drop_repeats
 from index.query import validate_request
 from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranker

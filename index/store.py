@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Passage
-from index.dense import DenseIndex
-from index.documents import Document
-from index.lexical import LexicalIndex
-from index.model_convert import sha256_file
+from index.encoder.model_convert import sha256_file
+from index.ingest.chunking import Passage
+from index.ingest.documents import Document
+from index.retrieve.dense import DenseIndex
+from index.retrieve.lexical import LexicalIndex
 from index.tokenize import TOKENIZER_VERSION
 
 FORMAT_VERSION = 2  # 2: sentence vectors

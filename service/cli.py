@@ -27,7 +27,7 @@ class CliError(Exception):
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import build_index
-    from index.embedder import load_embedder
+    from index.encoder.embedder import load_embedder
     from index.store import check_replaceable
 
     corpus = Path(args.corpus) if args.corpus else settings.corpus_path
@@ -209,8 +209,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
-    from index.documents import CorpusError
-    from index.model_convert import ModelConversionError
+    from index.encoder.model_convert import ModelConversionError
+    from index.ingest.documents import CorpusError
     from index.query import QueryError
     from index.rank.model import RankerModelError
     from index.store import IndexLoadError, NotAnIndexError

@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from index.build import build_index
-    from index.embedder import load_embedder
+    from index.encoder.embedder import load_embedder
     from index.search import Searcher
     from index.store import read_manifest
     from service.app import create_app

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.build import build_index
-from index.embedder import Embedder, load_embedder
+from index.encoder.embedder import Embedder, load_embedder
 from index.search import Searcher
 from index.settings import REPO_ROOT, Settings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eval.bench.stats import median_with_spread
 from index.build import build_index
-from index.embedder import Embedder
+from index.encoder.embedder import Embedder
 from index.settings import Settings
 
 STAGES = ("load_and_clean", "tokenize", "embed", "write", "total")

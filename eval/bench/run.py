@@ -23,8 +23,8 @@ from eval.bench.server import running_server
 from eval.benchmarks import benchmarks, open_or_build
 from eval.questions import load_seed_questions
 from index.console import log
-from index.documents import load_corpus
-from index.embedder import load_embedder
+from index.encoder.embedder import load_embedder
+from index.ingest.documents import load_corpus
 from index.search import Searcher
 from index.settings import REPO_ROOT, Settings
 from index.store import IndexLoadError

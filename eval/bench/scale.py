@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from eval.bench.stats import percentiles
-from index.chunking import split_sentences
-from index.dense import DenseIndex
-from index.documents import Document
 from index.fusion import reciprocal_rank_fusion
-from index.lexical import LexicalIndex
+from index.ingest.chunking import split_sentences
+from index.ingest.documents import Document
+from index.retrieve.dense import DenseIndex
+from index.retrieve.lexical import LexicalIndex
 from index.settings import Settings
 from index.tokenize import ChineseTokenizer
 

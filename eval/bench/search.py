@@ -26,7 +26,7 @@ def reference_encoders(model_dir) -> dict:
     against the faster of the two, the harder yardstick."""
     import torch
 
-    from index.model_convert import load_torch_reference
+    from index.encoder.model_convert import load_torch_reference
 
     model = load_torch_reference(model_dir)
     default_threads = torch.get_num_threads()

@@ -27,7 +27,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         no_answer_threshold,
         out_of_fold_scores,
     )
-    from index.embedder import load_embedder
+    from index.encoder.embedder import load_embedder
     from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
     from index.rank.model import DEFAULT_MODEL, Forest, RankerModel
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from index.chunking import Span, passage_sentences
+from index.ingest.chunking import Span, passage_sentences
 from index.tokenize import normalize_for_match
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.chunking import Span
+from index.ingest.chunking import Span
 from index.rank.analysis import PassageView, QuestionView
 from index.rank.features import (
     PASSAGE_FEATURES,

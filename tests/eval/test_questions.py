@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from eval.questions import TYPES, load_seed_questions
-from index.documents import load_corpus
+from index.ingest.documents import load_corpus
 from index.settings import REPO_ROOT
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.chunking import Span
 from index.evidence import choose_evidence
+from index.ingest.chunking import Span
 from index.rank.analysis import PassageView, QuestionView
 from index.rank.model import RankerModel
 from index.tokenize import ChineseTokenizer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.chunking import Passage
+from index.ingest.chunking import Passage
 from index.merge import drop_repeats, overlaps
 
 P = [

@@ -122,7 +122,7 @@ def test_simplified_questions_find_traditional_articles(tmp_path, settings, embe
     import opencc
 
     from index.build import build_index
-    from index.documents import load_corpus
+    from index.ingest.documents import load_corpus
     from index.search import Searcher
     from index.settings import REPO_ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.chunking import Span
+from index.ingest.chunking import Span
 from index.rank.analysis import PassageView, QuestionView
 from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES, passage_features, sentence_features
 from index.tokenize import ChineseTokenizer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.documents import CorpusError, load_corpus
+from index.ingest.documents import CorpusError, load_corpus
 from index.settings import REPO_ROOT
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from index.cleaning import clean_article, normalize_width
+from index.ingest.cleaning import clean_article, normalize_width
 from index.settings import REPO_ROOT
 
 CORPUS = REPO_ROOT / "corpus"

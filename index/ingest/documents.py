@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.cleaning import clean_article
+from index.ingest.cleaning import clean_article
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 META_SUFFIX = ".meta.json"

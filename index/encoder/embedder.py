@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from index.console import log
-from index.model_convert import ENCODER_DIR, ENCODER_PRECISIONS, ensure_converted_model, model_fingerprint
+from index.encoder.model_convert import ENCODER_DIR, ENCODER_PRECISIONS, ensure_converted_model, model_fingerprint
 from index.settings import Settings
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from index.embedder import LazyEmbedder
+from index.encoder.embedder import LazyEmbedder
 from index.search import Searcher
 from index.store import IndexLoadError
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from index.dense import Hit
+from index.retrieve.dense import Hit
 
 DOC_FREQ_FILE = "doc_freq.json"
 

@@ -9,7 +9,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-from index.model_convert import (
+from index.encoder.model_convert import (
     CONVERTER_VERSION,
     ModelConversionError,
     _kept_character,
@@ -138,7 +138,7 @@ def test_two_processes_converting_at_once_both_succeed(tmp_path):
     import sys
     from pathlib import Path
 
-    code = ("import sys; from pathlib import Path; from index.model_convert import ensure_converted_model; "
+    code = ("import sys; from pathlib import Path; from index.encoder.model_convert import ensure_converted_model; "
             "print(ensure_converted_model(Path(sys.argv[1])))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]

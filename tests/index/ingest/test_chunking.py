@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from index.chunking import ChunkingConfig, Span, cut_long_sentence, pack_passages, split_sentences
-from index.documents import load_corpus
+from index.ingest.chunking import ChunkingConfig, Span, cut_long_sentence, pack_passages, split_sentences
+from index.ingest.documents import load_corpus
 from index.settings import REPO_ROOT
 
 CONFIG = ChunkingConfig(min_chars=100, target_chars=200, max_chars=400, overlap_max_chars=120)

@@ -515,7 +515,7 @@ def encoder_cosines(model_dir: Path, precision: str, sentences: tuple[str, ...] 
                     against: str = "torch") -> list[float]:
     """Cosine between an ONNX encoder (through the Embedder, as queries and as passages) and the
     torch model (`against="torch"`) or the fp32 ONNX encoder (`against="fp32"`)."""
-    from index.embedder import Embedder
+    from index.encoder.embedder import Embedder
 
     ours = Embedder(model_dir, precision=precision)
     texts = list(sentences)
