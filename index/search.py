@@ -178,7 +178,7 @@ class Searcher:
         model = self.reranker.model if scored else None
         evidence = choose_evidence_many(retrieved.question, [views[pid] for pid in kept],
                                         model.sentences if model is not None else None,
-                                        [views.sentence_cosines(pid, retrieved.query_vector) for pid in kept])
+                                        views.sentence_cosines_many(kept, retrieved.query_vector))
         results = [
             self._result(rank, pid, ranked.scores[position[pid]], ranked.confidence[position[pid]],
                          retrieved, raw[pid], span)

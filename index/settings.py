@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
     # no_answer when the best result's confidence is below this: the value that flags 5% of the
     # training questions' answerable lists out of fold (qa train-ranker prints it)
-    no_answer_threshold: float = 0.56
+    no_answer_threshold: float = 0.534
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128

@@ -19,6 +19,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from eval.benchmarks import benchmarks, open_or_build
     from eval.questions import load_benchmark_questions
     from eval.train.data import collect
+    from eval.train.export import forest_of
     from eval.train.fit import (
         fit_calibration,
         fit_passage_ranker,
@@ -29,7 +30,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     )
     from index.encoder.embedder import load_embedder
     from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
-    from index.rank.model import DEFAULT_MODEL, Forest, RankerModel
+    from index.rank.model import DEFAULT_MODEL, RankerModel
 
     started = time.perf_counter()
     out = Path(args.out) if args.out else (settings.ranker_model or DEFAULT_MODEL)
@@ -53,10 +54,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     calibration = fit_calibration(lists, scores)
     threshold = no_answer_threshold(lists, scores, calibration)
     passages, sentences = fit_passage_ranker(lists), fit_sentence_ranker(groups)
-    forest = Forest.from_lightgbm_dump(passages.dump_model())
-    sample = np.vstack([c.features for c in lists[:200]])
-    if not np.allclose(forest.predict(sample), passages.predict(sample), atol=1e-6):
-        raise RuntimeError("the exported trees do not reproduce LightGBM's predictions")
+    forest = forest_of(passages, check_rows=np.vstack([c.features for c in lists[:200]]))
     info = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "questions": counts, "split": "train part of each benchmark by article (eval/splits.py)",
@@ -65,7 +63,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         "importance_passages": importances(passages), "importance_sentences": importances(sentences),
     }
     model = RankerModel(PASSAGE_FEATURES, forest, SENTENCE_FEATURES,
-                        Forest.from_lightgbm_dump(sentences.dump_model()), calibration,
+                        forest_of(sentences, check_rows=np.vstack([g.features for g in groups[:200]])), calibration,
                         dict(embedder.fingerprint), info)
     model.save(out)
     top = ", ".join(f"{k} {v:.2f}" for k, v in list(info["importance_passages"].items())[:6])

@@ -14,8 +14,9 @@ import lightgbm
 import numpy as np
 
 from eval.train.data import CandidateList, SentenceGroup
+from eval.train.export import as_regression, forest_of
 from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
-from index.rank.model import CONFIDENCE_EXTRA_INPUTS, Calibration, Forest
+from index.rank.model import CONFIDENCE_EXTRA_INPUTS, Calibration
 from index.rank.reranker import confidence_inputs
 
 FOLDS = 3
@@ -70,7 +71,7 @@ def fit_calibration(lists: list[CandidateList], scores: list[np.ndarray]) -> Cal
     names = [*PASSAGE_FEATURES, *CONFIDENCE_EXTRA_INPUTS]
     booster = lightgbm.train(CONFIDENCE_PARAMS, lightgbm.Dataset(inputs, labels, feature_name=names),
                              num_boost_round=CONFIDENCE_ROUNDS)
-    return Calibration(Forest.from_lightgbm_dump(booster.dump_model()))
+    return Calibration(forest_of(as_regression(booster), check_rows=inputs[:500]))
 
 
 def fit_sentence_ranker(groups: list[SentenceGroup]) -> lightgbm.Booster:

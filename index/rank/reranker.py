@@ -33,6 +33,16 @@ class PassageViews:
             return np.full(len(vectors), np.nan)
         return vectors.astype(np.float32) @ query_vector.astype(np.float32)
 
+    def sentence_cosines_many(self, passage_ids: list[int], query_vector: np.ndarray | None) -> list[np.ndarray]:
+        """sentence_cosines of several passages in one product (the candidates of one question)."""
+        starts = self.index.sentence_start
+        lengths = [int(starts[pid + 1] - starts[pid]) for pid in passage_ids]
+        if query_vector is None or not passage_ids:
+            return [np.full(n, np.nan) for n in lengths]
+        rows = np.concatenate([np.arange(starts[pid], starts[pid + 1]) for pid in passage_ids])
+        cosines = self.index.sentence_vectors[rows].astype(np.float32) @ query_vector.astype(np.float32)
+        return np.split(cosines, np.cumsum(lengths)[:-1])
+
     def __getitem__(self, passage_id: int) -> PassageView:
         view = self._views.get(passage_id)
         if view is None:
@@ -68,7 +78,7 @@ class Reranker:
     def features(self, question: QuestionView, passage_ids: list[int], fused: np.ndarray,
                  bm25: np.ndarray, dense: np.ndarray, query_vector: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
         views = [self.views[pid] for pid in passage_ids]
-        sentence_dense = [self.views.sentence_cosines(pid, query_vector) for pid in passage_ids]
+        sentence_dense = self.views.sentence_cosines_many(passage_ids, query_vector)
         return passage_features(question, views, fused, bm25, dense, sentence_dense)
 
     def rank(self, question: QuestionView, passage_ids: list[int], fused: np.ndarray,

@@ -1,0 +1,43 @@
+"""Trained LightGBM boosters → the ONNX graphs the search runs (``index.rank.model.Forest``).
+
+The conversion is onnxmltools' (Apache-2.0), for double-precision input so every split uses
+LightGBM's own threshold. onnxmltools converts a binary classifier for float input only, so the
+confidence classifier is converted as the regression it is underneath (same trees, raw score);
+``Calibration`` applies the sigmoid.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lightgbm
+import numpy as np
+
+from index.rank.model import Forest
+
+ONNX_OPSET = 15  # the newest onnxmltools 1.16 writes
+
+
+def as_regression(booster: lightgbm.Booster) -> lightgbm.Booster:
+    """The same trees with a regression objective: predict() gives the raw score."""
+    text = booster.model_to_string()  # the objective is named in the header and in the parameters
+    text = re.sub(r"^objective=.*$", "objective=regression", text, flags=re.MULTILINE)
+    text = re.sub(r"^\[objective: .*\]$", "[objective: regression]", text, flags=re.MULTILINE)
+    return lightgbm.Booster(model_str=text)
+
+
+def forest_of(booster: lightgbm.Booster, check_rows: np.ndarray | None = None) -> Forest:
+    """The booster's raw score as an ONNX graph; with `check_rows`, refuse a graph whose
+    predictions differ from LightGBM's own on them (the graph sums leaf values in float32: a
+    difference of about 1e-7 is expected, a split taken the other way would show as far more)."""
+    from onnxmltools import convert_lightgbm
+    from onnxmltools.convert.common.data_types import DoubleTensorType
+
+    graph = convert_lightgbm(booster, initial_types=[("features", DoubleTensorType([None, booster.num_feature()]))],
+                             target_opset=ONNX_OPSET, zipmap=False)
+    forest = Forest(graph.SerializeToString())
+    if check_rows is not None:
+        expected = booster.predict(check_rows, raw_score=True)
+        if not np.allclose(forest.predict(check_rows), expected, atol=1e-5):
+            raise RuntimeError("the exported trees do not reproduce LightGBM's predictions")
+    return forest
