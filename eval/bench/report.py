@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval.bench.search import UNRANKED
 from index.settings import MODES
 
 
@@ -35,11 +36,14 @@ def markdown(results: dict) -> str:
                [[name, search[name]["p50"], search[name]["p95"], search[name]["p99"],
                  f"{search[name]['p50_spread']['min']}–{search[name]['p50_spread']['max']}",
                  search["ratio_to_floor"].get(name, 1.0 if name == "floor" else ""), to_ref.get(name, 1.0)]
-                for name in ("reference", "reference_1t", "floor", *MODES) if name in search]),
+                for name in ("reference", "reference_1t", "floor", *MODES, UNRANKED) if name in search]),
         "", "reference: a plain sentence-transformers torch fp32 `encode` of one question with the same converted "
         "model, with torch's default threads; reference_1t: the same with one torch thread. Ratios are to the "
         f"faster of the two ({search.get('yardstick')}, p50 {search.get('yardstick_p50')} ms by round medians). "
-        "floor: this project's own query-embedding call (the encoder the index was built with)."
+        "floor: this project's own query-embedding call (the encoder the index was built with). "
+        f"{UNRANKED}: hybrid with no ranking stage (fused order); the ranking stage costs "
+        f"{search['ranking_stage_ms']['median']:.2f} ms at p50 ({search['ranking_stage_ms']['min']:.2f}–"
+        f"{search['ranking_stage_ms']['max']:.2f} over rounds)."
         + (f" Hybrid / reference round by round: {by_round['median']} ({by_round['min']}–{by_round['max']})."
            if by_round else ""), "",
         "## Encoder thread layouts (in process, hybrid, seed corpus)", "",
@@ -89,7 +93,7 @@ def charts(results: dict, out_dir: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     search = results["search"]
-    names = [n for n in ("reference", "reference_1t", "floor", *MODES) if n in search]
+    names = [n for n in ("reference", "reference_1t", "floor", *MODES, UNRANKED) if n in search]
     for offset, key in ((-0.2, "p50"), (0.2, "p95")):
         axes[0].bar([i + offset for i in range(len(names))], [search[n][key] for n in names], 0.4, label=key)
     axes[0].set_xticks(range(len(names)), names)

@@ -149,6 +149,8 @@ def targets(results: dict, settings: Settings) -> list[dict]:
         ("server-side hybrid took_ms p50 (HTTP, c=1) / reference encode p50",
          round(http["1"]["server_took_p50"] / reference, 3), "<=", 0.6),
         ("in-process hybrid search p50 / reference encode p50", search["ratio_to_reference"]["hybrid"], "<=", 0.6),
+        ("ranking stage: hybrid p50 minus hybrid-unranked p50 (ms)", round(search["ranking_stage_ms"]["median"], 2),
+         "<=", 5.0),
         (f"requests/s at concurrency {busy} / at concurrency 1", round(http[busy]["rps"] / http["1"]["rps"], 2),
          ">=", 1.5),
         ("HTTP errors", sum(c["errors"] for c in http.values()), "==", 0),

@@ -3,7 +3,9 @@
 - floor: the project's own query-embedding call (the encoder the index uses);
 - reference: a plain sentence-transformers torch fp32 `encode` of the same question with
   the same converted model (torch's default threads, and one thread), the yardstick of the
-  performance targets.
+  performance targets;
+- hybrid-unranked: hybrid search with no ranking stage at all (fused order, lexical evidence,
+  no confidence): hybrid minus it is what the ranking stage costs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 from eval.bench.stats import median_with_spread, percentiles
 from index.search import Searcher
 from index.settings import MODES
+
+UNRANKED = "hybrid-unranked"
 
 PAUSE_S = 0.005  # before each timed call: torch's OpenMP threads spin a while after a call
 
@@ -45,13 +49,15 @@ def bench_search(searcher: Searcher, questions: list[str], rounds: int, referenc
     """Each round asks every question once per mode, once through the bare model call and once
     through the reference, interleaved, so that all of them see the same machine conditions."""
     calls = {"floor": searcher.embedder.embed_query, **(references or {})}
-    names = (*calls, *MODES)
+    unranked = Searcher(searcher.index, searcher.embedder, searcher.settings, ranker_model=None)
+    searchers = {**{mode: searcher for mode in MODES}, UNRANKED: unranked}
+    names = (*calls, *MODES, UNRANKED)
     per_round: dict[str, list[dict]] = {name: [] for name in names}
     for question in questions[:3]:  # warm-up
         for call in calls.values():
             call(question)
-        for mode in MODES:
-            searcher.search(question, 5, mode)
+        for name, own in searchers.items():
+            own.search(question, 5, "hybrid" if name == UNRANKED else name)
     for _ in range(rounds):
         samples: dict[str, list[float]] = {name: [] for name in names}
         for question in questions:
@@ -61,7 +67,7 @@ def bench_search(searcher: Searcher, questions: list[str], rounds: int, referenc
                 if name in calls:
                     calls[name](question)
                 else:
-                    searcher.search(question, 5, name)
+                    searchers[name].search(question, 5, "hybrid" if name == UNRANKED else name)
                 samples[name].append((time.perf_counter() - started) * 1000)
         for name in names:
             per_round[name].append(percentiles(samples[name]))
@@ -72,7 +78,9 @@ def bench_search(searcher: Searcher, questions: list[str], rounds: int, referenc
         result[name]["p50_spread"] = median_with_spread([r["p50"] for r in rounds_of])
         result[name]["questions_per_round"] = len(questions)
     floor = result["floor"]["p50"]
-    result["ratio_to_floor"] = {mode: round(result[mode]["p50"] / floor, 3) for mode in MODES}
+    result["ratio_to_floor"] = {mode: round(result[mode]["p50"] / floor, 3) for mode in (*MODES, UNRANKED)}
+    result["ranking_stage_ms"] = median_with_spread(
+        [h["p50"] - u["p50"] for h, u in zip(per_round["hybrid"], per_round[UNRANKED], strict=True)])
     if references:
         # the yardstick: the faster reference, round by round
         best = [min(per_round[name][i]["p50"] for name in references) for i in range(rounds)]
