@@ -19,7 +19,7 @@ from index.encoder.embedder import Embedder, LazyEmbedder, check_index_encoder, 
 from index.evidence import choose_evidence_many
 from index.fusion import reciprocal_rank_fusion
 from index.ingest.chunking import Span
-from index.merge import drop_repeats
+from index.merge import MergedResult, merge_results
 from index.query import validate_request
 from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranker
 from index.rank.analysis import QuestionView
@@ -173,17 +173,15 @@ class Searcher:
                             [None] * len(retrieved.passage_ids))
         position = {pid: i for i, pid in enumerate(ranked.passage_ids)}
         raw = {pid: i for i, pid in enumerate(retrieved.passage_ids)}
-        kept = drop_repeats(ranked.passage_ids, self.index.passages, k)
+        merged = merge_results(ranked.passage_ids, self.index.passages, k, self.settings.merge_max_chars)
         views = self.reranker.views
         model = self.reranker.model if scored else None
-        evidence = choose_evidence_many(retrieved.question, [views[pid] for pid in kept],
+        evidence_inputs = [views.joined(r.passage_ids, Span(r.start, r.end), retrieved.query_vector) for r in merged]
+        evidence = choose_evidence_many(retrieved.question, [view for view, _ in evidence_inputs],
                                         model.sentences if model is not None else None,
-                                        views.sentence_cosines_many(kept, retrieved.query_vector))
-        results = [
-            self._result(rank, pid, ranked.scores[position[pid]], ranked.confidence[position[pid]],
-                         retrieved, raw[pid], span)
-            for rank, (pid, span) in enumerate(zip(kept, evidence, strict=True), start=1)
-        ]
+                                        [cosines for _, cosines in evidence_inputs])
+        results = [self._result(rank, result, ranked, position, retrieved, raw, span)
+                   for rank, (result, span) in enumerate(zip(merged, evidence, strict=True), start=1)]
         confidences = [r.confidence for r in results if r.confidence is not None]
         no_answer = (max(confidences, default=0.0) < self.settings.no_answer_threshold) if scored else None
         took_ms = (time.perf_counter() - started) * 1000
@@ -197,21 +195,25 @@ class Searcher:
             vectors = list(self.embedder.embed_queries(questions))
         return [self.search(q, k, mode, v, rerank) for q, v in zip(questions, vectors, strict=True)]
 
-    def _result(self, rank: int, passage_id: int, score: float, confidence: float | None,
-                retrieved: Retrieved, raw: int, span: Span) -> SearchResult:
-        passage = self.index.passages[passage_id]
-        document = self.index.documents[passage.doc_id]
-        bm25, dense = retrieved.bm25[raw], retrieved.dense[raw]
+    def _result(self, rank: int, result: MergedResult, ranked: Ranked, position: dict[int, int],
+                retrieved: Retrieved, raw: dict[int, int], span: Span) -> SearchResult:
+        """A result cites its span (one passage, or neighbours joined) and marks its evidence
+        sentence; its score and confidence are its best passage's (the confidence model was
+        fitted on single passages, so a joined span gets no credit it was not calibrated for)."""
+        first = result.passage_ids[0]
+        document = self.index.documents[result.doc_id]
+        confidence = ranked.confidence[position[first]]
+        bm25, dense = retrieved.bm25[raw[first]], retrieved.dense[raw[first]]
         return SearchResult(
             rank=rank,
-            score=round(score, 6),
+            score=round(ranked.scores[position[first]], 6),
             confidence=None if confidence is None else round(confidence, 4),
-            doc_id=passage.doc_id,
+            doc_id=result.doc_id,
             title=document.title,
             source=document.source,
-            start=passage.start,
-            end=passage.end,
-            text=passage.text,
+            start=result.start,
+            end=result.end,
+            text=document.text[result.start:result.end],
             evidence=Evidence(span.start, span.end, document.text[span.start:span.end]),
             scores={"bm25": round(float(bm25), 6) if bm25 > 0 else None,
                     "dense": None if np.isnan(dense) else round(float(dense), 6)},

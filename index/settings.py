@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # --- ranking (hybrid mode): rerank -> merge -> evidence, confidence and "no answer" ---
     rerank: bool = True  # False: keep the fused order (the model still gives confidence and evidence)
     rerank_candidates: int = 30  # the fused top-N the learned model rescores
+    # a candidate touching a better result joins it when their union is at most this long, else
+    # it gives way: no result repeats another's text. 400 = max_passage_chars: no result is longer
+    # than the longest passage (320 measured too: shorter results, fewer answers in the first)
+    merge_max_chars: int = 400
     ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
     # no_answer when the best result's confidence is below this: the value that flags 5% of the
     # training questions' answerable lists out of fold (qa train-ranker prints it)

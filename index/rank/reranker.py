@@ -43,6 +43,21 @@ class PassageViews:
         cosines = self.index.sentence_vectors[rows].astype(np.float32) @ query_vector.astype(np.float32)
         return np.split(cosines, np.cumsum(lengths)[:-1])
 
+    def joined(self, passage_ids: list[int], span: Span, query_vector: np.ndarray | None
+               ) -> tuple[PassageView, np.ndarray]:
+        """The view of neighbouring passages joined into one span (a merged result), and the
+        question's cosine with each of its sentences, taken from the passages' stored vectors."""
+        if len(passage_ids) == 1:
+            return self[passage_ids[0]], self.sentence_cosines(passage_ids[0], query_vector)
+        first = self.index.passages[passage_ids[0]]
+        document = self.index.documents[first.doc_id]
+        view = PassageView.of(document.text, document.title, span, first.ordinal, self.tokenize)
+        known: dict[tuple[int, int], float] = {}
+        for pid in passage_ids:
+            for sentence, cosine in zip(self[pid].sentences, self.sentence_cosines(pid, query_vector), strict=True):
+                known.setdefault((sentence.span.start, sentence.span.end), float(cosine))
+        return view, np.array([known.get((s.span.start, s.span.end), np.nan) for s in view.sentences])
+
     def __getitem__(self, passage_id: int) -> PassageView:
         view = self._views.get(passage_id)
         if view is None:
