@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from index.encoder.embedder import Embedder
 from index.ingest.chunking import ChunkingConfig, Passage, pack_passages, passage_sentences
@@ -52,6 +55,43 @@ def sentence_spans_in_context(passage: Passage, document: Document, context: str
             for s in passage_sentences(document.text, passage.start, passage.end)]
 
 
+@dataclass
+class Prepared:
+    """Documents cleaned, split, tokenized and embedded: everything the index stores about them."""
+
+    passages: list[Passage]
+    token_lists: list[list[str]]
+    vectors: np.ndarray  # (passages, dim)
+    sentence_vectors: list[np.ndarray]  # per passage, (its sentences, dim)
+
+
+def prepare(documents: list[Document], settings: Settings, embedder: Embedder, progress: bool = True,
+            lap: Callable[[str], None] = lambda stage: None) -> Prepared:
+    """Split, tokenize and embed documents (a full build, or the new ones of an update)."""
+    by_id = {doc.doc_id: doc for doc in documents}
+    config = chunking_config(settings)
+    passages = [p for doc in documents for p in pack_passages(doc.text, doc.doc_id, config)]
+    lap("load_and_clean")
+    contexts = [passage_context_text(p, by_id, settings) for p in passages]
+    token_lists = ChineseTokenizer().many(contexts)
+    lap("tokenize")
+    # One forward pass gives the passage vector and, pooled over each sentence's tokens, a
+    # vector per sentence (the ranking stage compares the question with each sentence).
+    vectors, sentence_vectors = embedder.embed_passages_and_spans(
+        contexts, [sentence_spans_in_context(p, by_id[p.doc_id], c) for p, c in zip(passages, contexts, strict=True)],
+        progress=progress)
+    lap("embed")
+    return Prepared(passages, token_lists, np.asarray(vectors, dtype=np.float32), list(sentence_vectors))
+
+
+def index_manifest_fields(settings: Settings, embedder_dim: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "model": {"name": settings.model_name, "dim": embedder_dim, **fingerprint},
+        "chunking": {**chunking_config(settings).__dict__, "passage_context": settings.passage_context},
+        "tokenizer_version": TOKENIZER_VERSION,
+    }
+
+
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -67,37 +107,22 @@ def build_index(
     def lap(stage: str) -> None:
         nonlocal last
         now = time.perf_counter()
-        seconds[stage] = now - last
+        seconds[stage] = seconds.get(stage, 0.0) + now - last
         last = now
 
     loaded = load_corpus(corpus)
     documents = loaded.documents
-    by_id = {doc.doc_id: doc for doc in documents}
-    config = chunking_config(settings)
-    passages = [p for doc in documents for p in pack_passages(doc.text, doc.doc_id, config)]
-    lap("load_and_clean")
-
-    contexts = [passage_context_text(p, by_id, settings) for p in passages]
-    lexical = LexicalIndex.build(ChineseTokenizer().many(contexts))
-    lap("tokenize")
-
-    # One forward pass gives the passage vector and, pooled over each sentence's tokens, a
-    # vector per sentence (the ranking stage compares the question with each sentence).
-    vectors, sentence_vectors = embedder.embed_passages_and_spans(
-        contexts, [sentence_spans_in_context(p, by_id[p.doc_id], c) for p, c in zip(passages, contexts, strict=True)],
-        progress=progress)
-    lap("embed")
-
-    dense = DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
+    prepared = prepare(documents, settings, embedder, progress, lap)
+    lexical = LexicalIndex.build(prepared.token_lists)
+    dense = DenseIndex.build(prepared.vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
     manifest_fields: dict[str, Any] = {
-        "model": {"name": settings.model_name, "dim": embedder.dim, **embedder.fingerprint},
-        "chunking": {**config.__dict__, "passage_context": settings.passage_context},
-        "tokenizer_version": TOKENIZER_VERSION,
+        **index_manifest_fields(settings, embedder.dim, embedder.fingerprint),
         "corpus_path": str(corpus),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds_before_write": round(time.perf_counter() - started, 3),
     }
-    write_index(index_dir, documents, passages, dense, lexical, sentence_vectors, manifest_fields)
+    write_index(index_dir, documents, prepared.passages, dense, lexical, prepared.sentence_vectors,
+                prepared.token_lists, manifest_fields)
     lap("write")
     seconds["total"] = time.perf_counter() - started
-    return BuildReport(Path(index_dir), len(documents), len(passages), loaded.problems, seconds)
+    return BuildReport(Path(index_dir), len(documents), len(prepared.passages), loaded.problems, seconds)

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     max_k: int = 50
     max_body_bytes: int = 16_384
 
+    # --- documents added while serving (qa add, POST /api/documents) ---
+    api_token: str = ""  # writes over HTTP need "Authorization: Bearer <this>"; empty: writes are disabled
+    max_upload_bytes: int = 20_000_000  # a document upload (file or JSON) over this gets 413
+    max_document_chars: int = 2_000_000  # a document's text over this gets 413
+    write_lock_timeout: float = 120.0  # seconds a writer waits for another one to finish
+
     # --- service hardening ---
     request_head_timeout: float = 15.0  # seconds a connection has to send a whole request head, then 408
     max_connections: int = 512  # open connections; over it the oldest still sending its head is closed

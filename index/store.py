@@ -30,13 +30,14 @@ from index.retrieve.dense import DenseIndex
 from index.retrieve.lexical import LexicalIndex
 from index.tokenize import TOKENIZER_VERSION
 
-FORMAT_VERSION = 2  # 2: sentence vectors
+FORMAT_VERSION = 3  # 2: sentence vectors; 3: each passage's BM25 tokens (for adding and removing documents)
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"  # float16, every passage's sentences in passage order
 LEXICAL = "bm25"
+TOKENS = "tokens.jsonl"  # each passage's BM25 tokens: an update rebuilds BM25 exactly without re-tokenizing
 
 
 class NotAnIndexError(RuntimeError):
@@ -161,11 +162,28 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         raise
     retired = None
     if target.exists():
-        retired = target.with_name(f".{target.name}.old-{time.time_ns()}")
+        retired = target.with_name(f"{RETIRED_PREFIX.format(name=target.name)}{time.time_ns()}")
         target.rename(retired)
-    staging.rename(target)
+    staging.rename(target)  # a kill between the two renames leaves only the retired copy: see recover()
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
+
+
+RETIRED_PREFIX = ".{name}.old-"
+
+
+def recover(target: Path) -> bool:
+    """Put back the index a writer had moved aside when it was killed between its two renames
+    (the only moment the folder is missing). True when something was put back."""
+    target = Path(target)
+    if target.exists() or not target.parent.is_dir():
+        return False
+    retired = sorted(target.parent.glob(f"{RETIRED_PREFIX.format(name=target.name)}*"))
+    for candidate in reversed(retired):  # the newest complete one
+        if is_index_dir(candidate):
+            candidate.rename(target)
+            return True
+    return False
 
 
 def write_index(
@@ -175,10 +193,13 @@ def write_index(
     dense: DenseIndex,
     lexical: LexicalIndex,
     sentence_vectors: list[np.ndarray],
+    token_lists: list[list[str]],
     manifest_fields: dict[str, Any],
 ) -> dict[str, Any]:
     with atomic_directory(index_dir) as staging:
         _write_jsonl(staging / DOCUMENTS, [asdict(doc) for doc in documents])
+        with (staging / TOKENS).open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(tokens, ensure_ascii=False) + "\n" for tokens in token_lists)
         _write_jsonl(
             staging / PASSAGES,
             [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end, "sentences": len(v)}
@@ -201,6 +222,7 @@ def write_index(
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
     index_dir = Path(index_dir)
+    recover(index_dir)
     path = index_dir / MANIFEST
     if not index_dir.is_dir():
         raise IndexLoadError(index_dir, "does not exist")
@@ -259,7 +281,13 @@ def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, A
             raise IndexLoadError(index_dir, f"has a corrupt file {name} (its checksum does not match)")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_tokens(index_dir: Path) -> list[list[str]]:
+    """Each passage's BM25 tokens, in passage order (read by updates, not by searches)."""
+    with (Path(index_dir) / TOKENS).open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -269,9 +297,9 @@ def load_index(index_dir: Path, model: dict[str, Any], ef_search: int = 128) -> 
     manifest = read_manifest(index_dir)
     check_manifest(index_dir, manifest, model)
     try:
-        documents = {row["doc_id"]: Document(**row) for row in _read_jsonl(index_dir / DOCUMENTS)}
+        documents = {row["doc_id"]: Document(**row) for row in read_jsonl(index_dir / DOCUMENTS)}
         passages, sentence_counts = [], []
-        for row in _read_jsonl(index_dir / PASSAGES):
+        for row in read_jsonl(index_dir / PASSAGES):
             text = documents[row["doc_id"]].text[row["start"]:row["end"]]
             passages.append(Passage(row["doc_id"], row["ordinal"], row["start"], row["end"], text))
             sentence_counts.append(row["sentences"])

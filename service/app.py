@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
+from index.live import FollowingSearcher
 from index.search import Searcher
 from index.settings import Settings
 from service.errors import BodySizeLimit, install_error_handlers
@@ -68,7 +70,9 @@ class RequestLog:
                 write_line()
 
 
-def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
+def create_app(searcher: Searcher, settings: Settings, index_dir: Path | None = None) -> FastAPI:
+    """With `index_dir`, the app follows that folder (writes from any process are seen at once)
+    and can write to it; without, it serves `searcher` as it is and refuses writes."""
     app = FastAPI(
         title="zhqa",
         summary="Retrieval Q&A over Chinese articles, with citations",
@@ -80,9 +84,10 @@ def create_app(searcher: Searcher, settings: Settings) -> FastAPI:
         redoc_url=None,  # ReDoc too; no local copy of it is shipped
         swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.searcher = searcher
+    app.state.live = FollowingSearcher(searcher, index_dir)
+    app.state.settings = settings
     install_error_handlers(app, settings)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(Utf8Url)
     app.add_middleware(SecurityHeaders)

@@ -13,6 +13,8 @@ from eval.cli import register as register_eval
 from eval.train.cli import register as register_train
 from index.console import log
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
+from service.documents_cli import DocumentsCliError
+from service.documents_cli import register as register_documents
 from service.serve_cli import register as register_serve
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -201,7 +203,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
 
-    for register in (register_serve, register_eval, register_train, register_bench):
+    for register in (register_documents, register_serve, register_eval, register_train, register_bench):
         register(sub, settings)
     return parser
 
@@ -211,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from index.encoder.model_convert import ModelConversionError
     from index.ingest.documents import CorpusError
+    from index.live import IndexBusyError, UnknownDocumentError
     from index.query import QueryError
     from index.rank.model import RankerModelError
     from index.store import IndexLoadError, NotAnIndexError
@@ -228,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueryError as exc:
         log(f"qa: error: {exc.message}")
     except (CliError, CorpusError, IndexLoadError, NotAnIndexError, ModelConversionError,
-            RankerModelError) as exc:
+            RankerModelError, DocumentsCliError, UnknownDocumentError, IndexBusyError) as exc:
         log(f"qa: error: {exc}")
     except KeyboardInterrupt:
         log("qa: interrupted")

@@ -8,4 +8,5 @@ from index.search import Searcher
 
 
 def get_searcher(request: Request) -> Searcher:
-    return request.app.state.searcher
+    """The Searcher for the index's newest state (index.live.follow)."""
+    return request.app.state.live.current()

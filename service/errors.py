@@ -108,7 +108,9 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
             location = _slash_twin(request)
             if location:
                 return RedirectResponse(location, status_code=307)
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
+                 422: "invalid_document", 503: "unavailable"}
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         response = error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message)
         response.headers.update(exc.headers or {})
@@ -123,19 +125,23 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: refuse request bodies over `limit` bytes with 413, even when chunked."""
+    """Pure ASGI middleware: refuse request bodies over `limit` bytes with 413, even when chunked;
+    document uploads (POST and PUT under /api/documents) may be up to `upload_limit`."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = limit if upload_limit is None else upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"the request body is over {self.limit} bytes"
+        upload = scope["method"] in ("POST", "PUT") and scope["path"].startswith("/api/documents")
+        limit = self.upload_limit if upload else self.limit
+        too_large = f"the request body is over {limit} bytes"
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             await error_response(413, "body_too_large", too_large)(scope, receive, send)
             return
         received = 0
@@ -144,7 +150,7 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:  # the app's HTTP error handler turns this into JSON
+            if received > limit:  # the app's HTTP error handler turns this into JSON
                 raise StarletteHTTPException(413, too_large)
             return message
 

@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from index.query import QUESTION_PATTERN
 from index.settings import Settings
+from service.schemas import DocumentIn
 
 DEFAULT_422 = "#/components/schemas/HTTPValidationError"
 
@@ -55,6 +56,8 @@ def contract_schema(app: FastAPI, settings: Settings) -> dict[str, Any]:
             default_422 = operation.get("responses", {}).get("422", {})
             if DEFAULT_422 in str(default_422):  # a parameter that cannot fail (a path's text)
                 del operation["responses"]["422"]
+    # the document body is read by hand (JSON or a file upload), so FastAPI does not list its model
+    schema["components"]["schemas"]["DocumentIn"] = DocumentIn.model_json_schema()
     for name in ("HTTPValidationError", "ValidationError"):
         schema["components"]["schemas"].pop(name, None)
     app.openapi_schema = schema

@@ -76,6 +76,30 @@ class DocumentText(BaseModel):
     text: str = Field(description="the stored text that citation offsets point into")
 
 
+class DocumentIn(BaseModel):
+    doc_id: StrictStr | None = Field(None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f/]+$",
+                                     description="the id; default: derived from title and text. "
+                                     "An id the index holds is replaced", examples=["jx-2026-01"])
+    title: StrictStr = Field(max_length=500, description="the title (default: the text's first line)")
+    text: StrictStr = Field(min_length=1, description="the text; cleaned like any article, then stored and cited")
+    source: StrictStr = Field("", max_length=500)
+    date: StrictStr = Field("", max_length=50)
+
+
+class DocumentChange(BaseModel):
+    doc_id: str
+    title: str
+    passages: int = Field(description="passages the document was split into")
+    replaced: bool = Field(description="true when a document with this id was replaced")
+    took_ms: float
+
+
+class DocumentRemoved(BaseModel):
+    doc_id: str
+    removed: bool
+    took_ms: float
+
+
 class Health(BaseModel):
     status: str
     index_loaded: bool

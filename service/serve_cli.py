@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     searcher = Searcher.open(index_dir, settings, embedder, log=log)
     searcher.search("预热")  # warm-up: the first model call is slower; users should not pay for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    app = create_app(searcher, settings)
+    app = create_app(searcher, settings, index_dir)
     counts = searcher.index.manifest["counts"]
     host, port = sock.getsockname()[:2]  # the real port when --port 0 asked for any free one
     host = f"[{host}]" if ":" in host else host

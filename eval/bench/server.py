@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -35,13 +36,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(index_dir: Path, log_path: Path) -> Iterator[RunningServer]:
+def running_server(index_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+    """`env`: extra environment variables for the server (settings such as QA_API_TOKEN)."""
     port = free_port()
     qa = str(Path(sys.executable).with_name("qa"))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen([qa, "serve", "--port", str(port), "--index-dir", str(index_dir)],
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(process, url, log_path)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.ingest.cleaning import clean_article
+from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, NoTextError, extract_bytes, extract_file
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 META_SUFFIX = ".meta.json"
@@ -82,6 +83,78 @@ def load_corpus(path: Path) -> LoadResult:
         details = "; ".join(str(p) for p in result.problems[:5]) or "no .txt, .md or .jsonl files"
         raise CorpusError(f"no documents could be loaded from {path} ({details})")
     return result
+
+
+def load_paths(paths: list[Path], doc_id: str | None = None) -> LoadResult:
+    """Documents to add: files of any supported type (their id is the file's stem), folders of
+    them (README files skipped, ``<stem>.meta.json`` sidecars honoured) and ``.jsonl`` record
+    files. `doc_id` names the one document when there is exactly one. Problems with one file
+    are collected; they never stop the others."""
+    result = LoadResult()
+    for path in map(Path, paths):
+        if not path.exists():
+            result.problems.append(LoadProblem(str(path), None, "not found"))
+        elif path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if file.suffix.lower() in (*SUPPORTED_SUFFIXES, ".jsonl") and file.stem.upper() != "README":
+                    result.documents += [doc for doc, _ in _load_any(file, result)]
+        else:
+            result.documents += [doc for doc, _ in _load_any(path, result)]
+    seen: set[str] = set()
+    unique = []
+    for doc in result.documents:
+        if doc.doc_id in seen and doc_id is None:
+            result.problems.append(LoadProblem(doc.doc_id, None, f"duplicate document id {doc.doc_id!r}; "
+                                               "only the first is added (give files distinct names)"))
+            continue
+        seen.add(doc.doc_id)
+        unique.append(doc)
+    result.documents = unique
+    if doc_id is not None:
+        if len(result.documents) != 1:
+            raise CorpusError(f"--id names one document, but {len(result.documents)} were found")
+        result.documents = [replace(result.documents[0], doc_id=doc_id)]
+    return result
+
+
+def document_from_upload(data: bytes, filename: str, doc_id: str | None = None, title: str | None = None,
+                         source: str = "", date: str = "") -> Document:
+    """One uploaded file as a document (FormatError when it cannot be one)."""
+    extracted = extract_bytes(data, filename)
+    text = clean_article(extracted.text)
+    if not text:
+        raise NoTextError(f"{filename}: no text in it after cleaning")
+    return Document(doc_id=doc_id or Path(filename).stem, title=title or extracted.title or _first_line(text),
+                    text=text, source=source, date=date)
+
+
+def document_from_text(doc_id: str, title: str, text: str, source: str = "", date: str = "") -> Document:
+    """A document given as JSON fields, cleaned like any article (NoTextError when empty)."""
+    cleaned = clean_article(text)
+    if not cleaned:
+        raise NoTextError(f"document {doc_id!r} has no text after cleaning")
+    return Document(doc_id=doc_id, title=title.strip() or _first_line(cleaned), text=cleaned, source=source, date=date)
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0][:80]
+
+
+def _load_any(file: Path, result: LoadResult) -> list[tuple[Document, int | None]]:
+    if file.suffix.lower() == ".jsonl":
+        return _load_jsonl(file, result)
+    try:
+        extracted = extract_file(file)
+    except FormatError as exc:
+        result.problems.append(LoadProblem(str(file), None, str(exc).removeprefix(f"{file}: ")))
+        return []
+    text = clean_article(extracted.text)
+    if not text:
+        result.problems.append(LoadProblem(str(file), None, "empty after cleaning; skipped"))
+        return []
+    meta = _read_metadata(file, result)
+    title = meta.pop("title", "") or extracted.title or _first_line(text)
+    return [(Document(doc_id=file.stem, title=title, text=text, **meta), None)]
 
 
 def _load_file(file: Path, root: Path, result: LoadResult) -> list[tuple[Document, int | None]]:

@@ -1,16 +1,40 @@
-"""The documents behind the citations: a list, and each one's stored text."""
+"""The documents behind the citations: list and read them (open to all), and add, replace or
+remove them while the service runs (with the API token). A write is seen by the next search."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from index.ingest.documents import Document, document_from_text, document_from_upload
+from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, UnsupportedFormat
+from index.live import IndexBusyError, UnknownDocumentError, add_documents, remove_documents
 from index.search import Searcher
+from service.auth import require_writer
 from service.deps import get_searcher
-from service.schemas import DocumentList, DocumentText, Error
+from service.schemas import DocumentChange, DocumentIn, DocumentList, DocumentRemoved, DocumentText, Error
 
 router = APIRouter(prefix="/api", tags=["documents"])
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Error} for code in (400, 401, 403, 413, 415, 422, 503)}
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/DocumentIn"},
+                         "example": {"doc_id": "jx-2026-01", "title": "嘉兴新区今年的新变化",
+                                     "text": "2026年，嘉兴新区新种银杏树三千棵。", "source": "嘉兴日报",
+                                     "date": "2026-01"}},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": f"one file: {', '.join(SUPPORTED_SUFFIXES)}"},
+                       "doc_id": {"type": "string"}, "title": {"type": "string"},
+                       "source": {"type": "string"}, "date": {"type": "string"}}}},
+}}}
 
 
 @router.get("/documents", response_model=DocumentList, summary="Every indexed document")
@@ -31,3 +55,110 @@ def get_document(doc_id: str, searcher: Annotated[Searcher, Depends(get_searcher
         raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them")
     return {"doc_id": document.doc_id, "title": document.title, "source": document.source,
             "date": document.date, "text": document.text}
+
+
+@router.post("/documents", status_code=201, response_model=DocumentChange, responses=WRITE_ERRORS,
+             openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
+             summary="Add a document (JSON, or a file upload); an existing doc_id is replaced")
+async def add_document(request: Request) -> JSONResponse:
+    document = await _document_from_request(request, None)
+    return await run_in_threadpool(_write, request, document)
+
+
+@router.put("/documents/{doc_id:path}", response_model=DocumentChange, responses=WRITE_ERRORS,
+            openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
+            summary="Replace the document with this id (or add it)")
+async def replace_document(doc_id: str, request: Request) -> JSONResponse:
+    document = await _document_from_request(request, doc_id)
+    return await run_in_threadpool(_write, request, document)
+
+
+@router.delete("/documents/{doc_id:path}", response_model=DocumentRemoved,
+               responses={**WRITE_ERRORS, 404: {"model": Error}}, dependencies=[Depends(require_writer)],
+               summary="Remove the document with this id")
+def remove_document(doc_id: str, request: Request) -> dict:
+    live = request.app.state.live
+    started = time.perf_counter()
+    if doc_id not in live.current().index.documents:
+        raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them")
+    try:
+        remove_documents(_index_dir(request), [doc_id], request.app.state.settings)
+    except UnknownDocumentError as exc:  # removed meanwhile by another writer, or the last document
+        raise HTTPException(404 if "no document" in str(exc) else 422, str(exc)) from exc
+    except IndexBusyError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
+    live.current()
+    return {"doc_id": doc_id, "removed": True, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _index_dir(request: Request):
+    index_dir = request.app.state.live.index_dir
+    if index_dir is None:
+        raise HTTPException(503, "this server was started without an index folder to write to")
+    return index_dir
+
+
+async def _document_from_request(request: Request, doc_id: str | None) -> Document:
+    settings = request.app.state.settings
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if kind == "application/json":
+            fields = _parse_json_fields(await request.body())
+            document = document_from_text(doc_id or fields.doc_id or _generated_id(fields), fields.title,
+                                          fields.text, fields.source, fields.date)
+        elif kind == "multipart/form-data":
+            document = await _document_from_form(request, doc_id)
+        else:
+            raise HTTPException(415, "send application/json or multipart/form-data with a file field")
+    except UnsupportedFormat as exc:
+        raise HTTPException(415, str(exc)) from exc
+    except FormatError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    if len(document.text) > settings.max_document_chars:
+        raise HTTPException(413, f"the document's text is over {settings.max_document_chars} characters")
+    return document
+
+
+def _parse_json_fields(body: bytes) -> DocumentIn:
+    try:
+        return DocumentIn.model_validate(json.loads(body))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+            raise HTTPException(422, f"{where}: {first.get('msg', 'invalid value')}") from exc
+        raise HTTPException(400, "the request body is not valid JSON") from exc
+
+
+async def _document_from_form(request: Request, doc_id: str | None) -> Document:
+    form = await request.form(max_files=1, max_fields=8)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(422, "the multipart body needs one file field named file")
+    fields = {name: form.get(name) for name in ("doc_id", "title", "source", "date")}
+    fields = {name: value.strip() if isinstance(value, str) else "" for name, value in fields.items()}
+    data = await upload.read()
+    return document_from_upload(data, upload.filename or "upload", doc_id or fields["doc_id"] or None,
+                                fields["title"] or None, fields["source"], fields["date"])
+
+
+def _generated_id(fields: DocumentIn) -> str:
+    import hashlib
+
+    return "doc-" + hashlib.sha256((fields.title + "\0" + fields.text).encode("utf-8")).hexdigest()[:12]
+
+
+def _write(request: Request, document: Document) -> JSONResponse:
+    live = request.app.state.live
+    started = time.perf_counter()
+    searcher = live.current()
+    existed = document.doc_id in searcher.index.documents
+    try:
+        report = add_documents(_index_dir(request), [document], request.app.state.settings, searcher.embedder,
+                               progress=False)
+    except IndexBusyError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
+    live.current()  # load the new state now, so the next search does not pay for it
+    body = {"doc_id": document.doc_id, "title": document.title, "passages": report.passages[document.doc_id],
+            "replaced": existed, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+    return JSONResponse(body, status_code=200 if existed and request.method == "PUT" else 201)
