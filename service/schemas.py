@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
+from index.query import QUESTION_PATTERN
 from index.settings import Mode
 
 
@@ -81,7 +82,8 @@ class DocumentIn(BaseModel):
                                      description="the id; default: derived from title and text. "
                                      "An id the index holds is replaced", examples=["jx-2026-01"])
     title: StrictStr = Field(max_length=500, description="the title (default: the text's first line)")
-    text: StrictStr = Field(min_length=1, description="the text; cleaned like any article, then stored and cited")
+    text: StrictStr = Field(min_length=1, pattern=QUESTION_PATTERN,
+                            description="the text, not only blanks; cleaned like any article, then stored and cited")
     source: StrictStr = Field("", max_length=500)
     date: StrictStr = Field("", max_length=50)
 

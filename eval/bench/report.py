@@ -81,8 +81,23 @@ def markdown(results: dict) -> str:
                  f"{s['hybrid_without_embedding']['query']['p50']} ({s['hybrid_without_embedding']['dense_index']})"]
                 for n, s in scale["sizes"].items()]),
         "", f"The index switches from exact to HNSW at {scale['hnsw_threshold']:,} passages (settings.hnsw_threshold).",
+        *_updates_section(results.get("updates")),
     ]
     return "\n".join(parts) + "\n"
+
+
+def _updates_section(updates: dict | None) -> list[str]:
+    if not updates:
+        return []
+    rows = [[f"{u['passages']:,}", u["article_passages"], u["add_s"], u["remove_s"], u["full_build_s"],
+             round(u["full_build_s"] / max(u["add_s"], 1e-9), 1), u["full_build"]]
+            for name, u in updates.items() if name != "build_passages_per_s"]
+    return ["", "## Adding and removing one article (qa add / qa remove)", "",
+            _table(["index passages", "article passages", "add s", "remove s", "full build s",
+                    "full build / add", "full build"], rows),
+            "", "Each update embeds only the article; BM25 is rebuilt exactly from the stored tokens and FAISS "
+            "from the stored vectors, and the folder is written anew and swapped in (so an HNSW index has no "
+            "tombstones: removed passages are gone from the rebuilt graph)."]
 
 
 def charts(results: dict, out_dir: Path) -> None:

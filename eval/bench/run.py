@@ -42,12 +42,14 @@ class BenchPlan:
     scale_sizes: tuple[int, ...]
     cold_rounds: int
     layout_questions: int
+    update_sizes: tuple[int, ...] = ()  # synthetic index sizes for the add/remove timings (and the seed)
 
 
-FULL = BenchPlan(questions=191, rounds=3, http_requests=200, concurrencies=(1, 4, 8, 16), build_rounds=3,
-                 cmrc_build=True, scale_sizes=(100_000, 1_000_000), cold_rounds=5, layout_questions=60)
+FULL = BenchPlan(questions=226, rounds=3, http_requests=200, concurrencies=(1, 4, 8, 16), build_rounds=3,
+                 cmrc_build=True, scale_sizes=(100_000, 1_000_000), cold_rounds=5, layout_questions=60,
+                 update_sizes=(100_000,))
 QUICK = BenchPlan(questions=12, rounds=1, http_requests=16, concurrencies=(1, 8), build_rounds=1,
-                  cmrc_build=False, scale_sizes=(3_000,), cold_rounds=1, layout_questions=8)
+                  cmrc_build=False, scale_sizes=(3_000,), cold_rounds=1, layout_questions=8, update_sizes=(2_000,))
 
 
 def machine() -> dict:
@@ -109,6 +111,8 @@ def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Pat
 
     log(f"scale: synthetic corpora of {', '.join(f'{n:,}' for n in plan.scale_sizes)} passages ...")
     results["scale"] = _scale(settings, embedder, seed, questions, plan, log)
+    log(f"updates: add and remove one article at the seed size and at {', '.join(map(str, plan.update_sizes))} ...")
+    results["updates"] = _updates(settings, embedder, seed, index_dir, plan, results)
     results["targets"] = targets(results, settings)
     results["seconds"] = round(time.perf_counter() - started, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +141,17 @@ def _scale(settings: Settings, embedder, seed: Searcher, questions: list[str], p
         sizes[str(n)] = bench_size(n, real, sentences, query_vectors, query_tokens, settings)
     return {"real_vectors": len(real), "real_sentences": len(sentences), "hnsw_threshold": settings.hnsw_threshold,
             "sizes": sizes}
+
+
+def _updates(settings: Settings, embedder, seed: Searcher, index_dir: Path, plan: BenchPlan, results: dict) -> dict:
+    from eval.bench.update import bench_updates
+    from index.ingest.chunking import split_sentences
+
+    documents = list(seed.index.documents.values())
+    sentences = sorted({doc.text[s.start:s.end].strip() for doc in documents for s in split_sentences(doc.text)} - {""})
+    speed = results["build"]["seed"]["passages_per_s"]["median"]
+    return bench_updates(index_dir, documents[0], plan.update_sizes, sentences, ChineseTokenizer(),
+                         _real_vectors([seed]), speed, settings, embedder)
 
 
 def targets(results: dict, settings: Settings) -> list[dict]:

@@ -129,8 +129,12 @@ def document_from_upload(data: bytes, filename: str, doc_id: str | None = None, 
 
 
 def document_from_text(doc_id: str, title: str, text: str, source: str = "", date: str = "") -> Document:
-    """A document given as JSON fields, cleaned like any article (NoTextError when empty)."""
-    cleaned = clean_article(text)
+    """A document given as JSON fields, cleaned like any article; text the article cleaning would
+    drop whole (it takes it all for page furniture) is kept with its blanks collapsed, as a
+    question would be. NoTextError when nothing but blanks is left."""
+    from index.query import clean_question
+
+    cleaned = clean_article(text) or clean_question(text)
     if not cleaned:
         raise NoTextError(f"document {doc_id!r} has no text after cleaning")
     return Document(doc_id=doc_id, title=title.strip() or _first_line(cleaned), text=cleaned, source=source, date=date)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -23,17 +24,20 @@ from service.schemas import DocumentChange, DocumentIn, DocumentList, DocumentRe
 router = APIRouter(prefix="/api", tags=["documents"])
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Error} for code in (400, 401, 403, 413, 415, 422, 503)}
+SUFFIX_OF_TYPE = {"text/plain": ".txt", "text/markdown": ".md", "text/html": ".html", "application/pdf": ".pdf",
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx"}
+UPLOAD_HELP = (
+    "Send the document as JSON (below), or upload one file as multipart/form-data: the field `file` "
+    f"({', '.join(SUPPORTED_SUFFIXES)}; the part's Content-Type decides when the file name has no such "
+    "suffix) and the optional fields `doc_id`, `title`, `source`, `date`, for example\n\n"
+    "`curl -H 'Authorization: Bearer TOKEN' -F file=@report.pdf -F source=嘉兴日报 http://HOST/api/documents`\n\n"
+    "The upload is described here rather than in the request schema: a schema can say \"a binary file\" but "
+    "not \"a file that holds text\", so contract fuzzers would take any bytes for valid data.")
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/DocumentIn"},
                          "example": {"doc_id": "jx-2026-01", "title": "嘉兴新区今年的新变化",
                                      "text": "2026年，嘉兴新区新种银杏树三千棵。", "source": "嘉兴日报",
                                      "date": "2026-01"}},
-    "multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary",
-                                "description": f"one file: {', '.join(SUPPORTED_SUFFIXES)}"},
-                       "doc_id": {"type": "string"}, "title": {"type": "string"},
-                       "source": {"type": "string"}, "date": {"type": "string"}}}},
 }}}
 
 
@@ -59,15 +63,17 @@ def get_document(doc_id: str, searcher: Annotated[Searcher, Depends(get_searcher
 
 @router.post("/documents", status_code=201, response_model=DocumentChange, responses=WRITE_ERRORS,
              openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
-             summary="Add a document (JSON, or a file upload); an existing doc_id is replaced")
+             summary="Add a document (JSON, or a file upload); an existing doc_id is replaced",
+             description=UPLOAD_HELP)
 async def add_document(request: Request) -> JSONResponse:
     document = await _document_from_request(request, None)
     return await run_in_threadpool(_write, request, document)
 
 
-@router.put("/documents/{doc_id:path}", response_model=DocumentChange, responses=WRITE_ERRORS,
+@router.put("/documents/{doc_id:path}", response_model=DocumentChange,
+            responses={**WRITE_ERRORS, 201: {"model": DocumentChange, "description": "Added (no such id before)"}},
             openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
-            summary="Replace the document with this id (or add it)")
+            summary="Replace the document with this id (or add it)", description=UPLOAD_HELP)
 async def replace_document(doc_id: str, request: Request) -> JSONResponse:
     document = await _document_from_request(request, doc_id)
     return await run_in_threadpool(_write, request, document)
@@ -138,7 +144,11 @@ async def _document_from_form(request: Request, doc_id: str | None) -> Document:
     fields = {name: form.get(name) for name in ("doc_id", "title", "source", "date")}
     fields = {name: value.strip() if isinstance(value, str) else "" for name, value in fields.items()}
     data = await upload.read()
-    return document_from_upload(data, upload.filename or "upload", doc_id or fields["doc_id"] or None,
+    filename = upload.filename or "upload"
+    declared = SUFFIX_OF_TYPE.get((upload.content_type or "").split(";")[0].strip().lower())
+    if declared and Path(filename).suffix.lower() not in SUPPORTED_SUFFIXES:
+        filename = Path(filename).stem + declared  # the part's declared type decides when the name does not
+    return document_from_upload(data, filename, doc_id or fields["doc_id"] or None,
                                 fields["title"] or None, fields["source"], fields["date"])
 
 

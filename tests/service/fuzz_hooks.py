@@ -5,6 +5,11 @@ integer, so Schemathesis sends {"k": 2.0} as valid data. The API takes k only as
 whole number, 2, the same in JSON and in a URL (issue 9, item 9), and refuses 2.0 with 422
 invalid_k; no schema keyword can say so, since 2 and 2.0 are one value to JSON Schema. Such
 bodies are left out; tests/service/test_api.py checks their refusal.
+
+File uploads (multipart) are described in the operations' text, not in their request schema
+(see service/routes/documents.py), so they are not generated here; every format, and every
+refusal, is tested on real files in tests/service/test_documents_api.py and
+tests/index/ingest/test_formats.py. JSON documents are fuzzed, with writes enabled.
 """
 
 from __future__ import annotations

@@ -235,7 +235,8 @@ def test_head_answers_like_get_without_a_body(client, path):
     ("DELETE", "/api/search", "GET, HEAD, POST"),
     ("PUT", "/healthz", "GET, HEAD"),
     ("POST", "/", "GET, HEAD"),
-    ("PATCH", "/api/documents/003_aa809658476baa4e", "GET, HEAD"),
+    ("PATCH", "/api/documents/003_aa809658476baa4e", "DELETE, GET, HEAD, PUT"),
+    ("PUT", "/api/documents", "GET, HEAD, POST"),
     ("DELETE", "/static/app.js", "GET, HEAD"),
 ])
 def test_every_405_says_what_is_allowed(client, method, path, allow):

@@ -24,7 +24,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> N
     assert fragment in proc.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["search"]])
+@pytest.mark.parametrize("command", [[], ["index"], ["search"], ["add"], ["remove"], ["documents"]])
 def test_every_command_has_help(command):
     proc = qa(*command, "--help")
     assert proc.returncode == 0 and "usage: qa" in proc.stdout
@@ -205,3 +205,32 @@ def test_serve_on_a_taken_port_reports_only_the_bind_error(seed_index_dir):
         proc = qa("serve", "--port", str(port), "--index-dir", str(seed_index_dir))
     assert_one_line_error(proc, f"qa: error: cannot listen on 127.0.0.1:{port}: Address already in use")
     assert "Serving" not in proc.stderr
+
+
+def test_add_list_and_remove_documents(index_copy, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "owl.md").write_text("# 猫头鹰\n嘉兴湿地公园今年观测到十二只猫头鹰。", encoding="utf-8")
+    (tmp_path / "notes" / "bad.pdf").write_bytes(b"%PDF-1.4 nothing")
+    added = qa("add", str(tmp_path / "notes"), "--index-dir", str(index_copy), "--quiet")
+    assert added.returncode == 1 and "bad.pdf" in added.stderr and "Traceback" not in added.stderr
+    assert "added 1 (owl)" in added.stderr  # the good file is added, the bad one reported
+    listed = json.loads(qa("documents", "--json", "--index-dir", str(index_copy)).stdout)
+    owl = next(d for d in listed["documents"] if d["doc_id"] == "owl")
+    assert owl["title"] == "猫头鹰" and owl["passages"] == 1 and owl["chars"] > 10
+    found = json.loads(qa("search", "嘉兴湿地公园观测到几只猫头鹰", "-k", "1", "--json",
+                          "--index-dir", str(index_copy)).stdout)
+    assert found["results"][0]["doc_id"] == "owl"
+    again = qa("add", str(tmp_path / "notes" / "owl.md"), "--id", "bird", "--index-dir", str(index_copy), "--quiet")
+    assert again.returncode == 0 and "added 1 (bird)" in again.stderr
+    removed = qa("remove", "owl", "bird", "--index-dir", str(index_copy))
+    assert removed.returncode == 0 and "removed 2" in removed.stderr
+    assert_one_line_error(qa("remove", "owl", "--index-dir", str(index_copy)), "no document with id 'owl'")
+
+
+def test_add_and_remove_never_touch_a_folder_that_is_not_an_index(tmp_path):
+    folder = _precious_folder(tmp_path)
+    before = sorted((p.name, p.read_bytes()) for p in folder.iterdir())
+    (tmp_path / "a.txt").write_text("嘉兴。", encoding="utf-8")
+    assert_one_line_error(qa("add", str(tmp_path / "a.txt"), "--index-dir", str(folder)), "nothing was changed")
+    assert_one_line_error(qa("remove", "x", "--index-dir", str(folder)), "nothing was changed")
+    assert sorted((p.name, p.read_bytes()) for p in folder.iterdir()) == before

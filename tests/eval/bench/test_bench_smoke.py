@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 QA = str(Path(sys.executable).with_name("qa"))
-SECTIONS = {"machine", "commit", "encoder", "search", "layouts", "http", "cold", "build", "memory", "scale", "targets"}
+SECTIONS = {"machine", "commit", "encoder", "search", "layouts", "http", "cold", "build", "memory", "scale", "updates",
+            "targets"}
 
 
 def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
@@ -27,5 +28,8 @@ def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
     assert results["memory"]["serve"]["rss_mb"] > 0 and results["memory"]["index"]["peak_rss_mb"] > 0
     size = results["scale"]["sizes"]["3000"]
     assert 0 <= size["hnsw"]["recall_at_10"] <= 1 and size["bm25"]["query"]["n"] > 0
+    updates = results["updates"]
+    assert updates["seed"]["add_s"] > 0 and updates["seed"]["remove_s"] > 0 and updates["2000"]["passages"] == 2000
+    assert "## Adding and removing one article" in (tmp_path / "bench.md").read_text()
     assert "## Targets" in (tmp_path / "bench.md").read_text() and (tmp_path / "bench.png").stat().st_size > 10_000
     assert "## Targets" in proc.stdout
