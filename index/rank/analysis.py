@@ -100,6 +100,24 @@ class PassageView:
                    numbers(normalized), frozenset(tokenize(title_normalized)), bigrams(title_normalized),
                    sentences)
 
+    @classmethod
+    def join(cls, views: list[PassageView], span: Span) -> PassageView:
+        """Neighbouring passages as one (a merged result), from their own analysis: nothing is
+        tokenized again. Sentences they share (the overlap) are counted once."""
+        ordered = sorted(views, key=lambda view: view.span.start)
+        by_span: dict[tuple[int, int], Sentence] = {}
+        for view in ordered:
+            for sentence in view.sentences:
+                by_span.setdefault((sentence.span.start, sentence.span.end), sentence)
+        sentences = [by_span[key] for key in sorted(by_span)]
+        normalized = "".join(sentence.normalized for sentence in sentences)
+        token_list = [token for view in ordered for token in view.token_list]
+        first = ordered[0]
+        return cls(span, first.ordinal, normalized, frozenset(token_list), token_list,
+                   frozenset().union(*(view.bigrams for view in ordered)),
+                   frozenset().union(*(view.numbers for view in ordered)),
+                   first.title_tokens, first.title_bigrams, sentences)
+
 
 @dataclass
 class QuestionView:

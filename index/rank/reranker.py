@@ -49,9 +49,7 @@ class PassageViews:
         question's cosine with each of its sentences, taken from the passages' stored vectors."""
         if len(passage_ids) == 1:
             return self[passage_ids[0]], self.sentence_cosines(passage_ids[0], query_vector)
-        first = self.index.passages[passage_ids[0]]
-        document = self.index.documents[first.doc_id]
-        view = PassageView.of(document.text, document.title, span, first.ordinal, self.tokenize)
+        view = PassageView.join([self[pid] for pid in passage_ids], span)
         known: dict[tuple[int, int], float] = {}
         for pid in passage_ids:
             for sentence, cosine in zip(self[pid].sentences, self.sentence_cosines(pid, query_vector), strict=True):

@@ -31,3 +31,24 @@ def test_traditional_and_simplified_questions_look_the_same():
     b = QuestionView.of("嘉兴经开区党委书记是谁", tokenize("嘉兴经开区党委书记是谁"), lambda t: 2.0, 100)
     assert a.tokens == b.tokens and a.bigrams == b.bigrams and a.answer_type == b.answer_type == "who"
     assert normalize_for_match("嘉興ＡＢＣ１２") == "嘉兴abc12"
+
+
+def test_joined_neighbours_keep_each_sentence_once_without_tokenizing_again():
+    from index.ingest.chunking import Span
+    from index.rank.analysis import PassageView
+
+    text = "第一句讲嘉兴。第二句讲高新区。第三句讲经开区。第四句讲南湖。"
+    calls = []
+
+    def tokenize(s: str) -> list[str]:
+        calls.append(s)
+        return ChineseTokenizer()(s)
+
+    left = PassageView.of(text, "标题", Span(0, 15), 0, tokenize)  # sentences 1-2
+    right = PassageView.of(text, "标题", Span(7, len(text)), 1, tokenize)  # sentences 2-4 (2 is the overlap)
+    before = len(calls)
+    joined = PassageView.join([right, left], Span(0, len(text)))
+    assert len(calls) == before
+    assert [text[s.span.start:s.span.end] for s in joined.sentences] == [
+        "第一句讲嘉兴。", "第二句讲高新区。", "第三句讲经开区。", "第四句讲南湖。"]
+    assert joined.ordinal == 0 and joined.tokens == left.tokens | right.tokens
