@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.ingest.documents import Document, document_from_text, document_from_upload
 from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, UnsupportedFormat
@@ -137,7 +138,12 @@ def _parse_json_fields(body: bytes) -> DocumentIn:
 
 
 async def _document_from_form(request: Request, doc_id: str | None) -> Document:
-    form = await request.form(max_files=1, max_fields=8)
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except StarletteHTTPException:  # Starlette's own 400 for a malformed body, with its reason
+        raise
+    except Exception as exc:  # anything else a malformed multipart body (no boundary, truncated parts)
+        raise HTTPException(400, f"the multipart body cannot be read ({type(exc).__name__})") from exc
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "the multipart body needs one file field named file")

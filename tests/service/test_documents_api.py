@@ -87,6 +87,7 @@ def test_file_uploads_and_their_errors(writable, tmp_path):
         ({"json": {**MARS, "text": "长" * 20001}}, 413, "body_too_large"),
         ({"json": {"title": 1, "text": "x"}}, 422, "invalid_document"),
         ({"content": b"{not json", "headers": {**AUTH, "Content-Type": "application/json"}}, 400, None),
+        ({"content": b'{"a": 1}', "headers": {**AUTH, "Content-Type": "multipart/form-data"}}, 400, None),
     ]
     for request, status, code in cases:
         response = httpx.post(f"{url}/api/documents", **{"headers": AUTH, **request})
