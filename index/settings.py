@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20_000_000  # a document upload (file or JSON) over this gets 413
     max_document_chars: int = 2_000_000  # a document's text over this gets 413
     write_lock_timeout: float = 120.0  # seconds a writer waits for another one to finish
+    # an update rewrites a segment more than this fraction removed, and merges all but the largest
+    # segment when there are more than live_max_segments (index/live/update.py)
+    live_max_deleted_fraction: float = 0.25
+    live_max_segments: int = 8
 
     # --- service hardening ---
     request_head_timeout: float = 15.0  # seconds a connection has to send a whole request head, then 408

@@ -1,43 +1,55 @@
-"""The index directory: documents, passages, FAISS and BM25 indexes, and manifest.json.
+"""The index directory: immutable segments of documents, passages, vectors and BM25 term counts,
+and manifest.json, which says which segments (and which of their documents) make up the index.
 
-It is written into a temporary sibling directory and renamed into place, so a
-crash never leaves a half-written index where the service looks. Loading
-checks the manifest (format, model, every file's size and checksum) and says
-what is wrong and how to rebuild.
+A full build writes one segment into a temporary sibling directory and renames it into
+place. A live update (``index.live``) writes only a new small segment beside the others and
+then replaces manifest.json in one rename: a reader sees the old manifest or the new one,
+and a writer killed before the rename leaves files no manifest names (the next writer
+removes them). Removed documents are listed in their segment's manifest entry; their
+passages are left out when the index is loaded, and a segment rewritten when too much of it
+is removed (compaction, ``index.live.update``).
+
+Loading checks the manifest (format, model, every file's size and checksum) and says what is
+wrong and how to rebuild. A segment already loaded and verified is reused as it is when the
+index is loaded again (``load_index(previous=...)``): its files never change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 from index.encoder.model_convert import sha256_file
 from index.ingest.chunking import Passage
 from index.ingest.documents import Document
 from index.retrieve.dense import DenseIndex
-from index.retrieve.lexical import LexicalIndex
+from index.retrieve.lexical import COUNTS_FILE, VOCAB_FILE, LexicalIndex, TermCounts
 from index.tokenize import TOKENIZER_VERSION
 
-FORMAT_VERSION = 3  # 2: sentence vectors; 3: each passage's BM25 tokens (for adding and removing documents)
+FORMAT_VERSION = 4  # 2: sentence vectors; 3: each passage's BM25 tokens; 4: immutable segments, BM25 term counts
 MANIFEST = "manifest.json"
+SEGMENTS = "segments"  # one folder per segment, each written once and never changed
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
-DENSE = "dense.faiss"
+VECTORS = "vectors.npy"  # float32 passage vectors (a flat FAISS index is filled from them on load)
 SENTENCE_VECTORS = "sentence_vectors.npy"  # float16, every passage's sentences in passage order
-LEXICAL = "bm25"
-TOKENS = "tokens.jsonl"  # each passage's BM25 tokens: an update rebuilds BM25 exactly without re-tokenizing
+SEGMENT_FILES = (DOCUMENTS, PASSAGES, VECTORS, SENTENCE_VECTORS, COUNTS_FILE, VOCAB_FILE)
+DENSE_PREFIX = "dense-"  # dense-<n>.faiss: the HNSW graph over every live passage, at HNSW size only
+FileTable = dict[str, dict[str, Any]]  # relative path -> {"bytes", "sha256"}
 
 
 class NotAnIndexError(RuntimeError):
@@ -61,6 +73,27 @@ class IndexLoadError(RuntimeError):
         )
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One segment as read from its files (verified against the manifest that named them)."""
+
+    name: str
+    files: FileTable  # the manifest entries its files were verified against
+    documents: list[Document]
+    passages: list[Passage]
+    sentence_counts: np.ndarray  # per passage
+    vectors: np.ndarray  # (passages, dim) float32, memory-mapped
+    sentence_vectors: np.ndarray  # (sentences, dim) float16, memory-mapped
+    terms: TermCounts
+
+    def dead(self, deleted: Collection[str]) -> np.ndarray:
+        """Which passages belong to removed documents."""
+        return np.fromiter((p.doc_id in deleted for p in self.passages), dtype=bool, count=len(self.passages))
+
+    def sentence_rows(self, alive: np.ndarray) -> np.ndarray:
+        return np.repeat(alive, self.sentence_counts)
+
+
 @dataclass
 class LoadedIndex:
     manifest: dict[str, Any]
@@ -70,6 +103,7 @@ class LoadedIndex:
     lexical: LexicalIndex
     sentence_vectors: np.ndarray  # (all sentences, dim) float16
     sentence_start: np.ndarray  # passage i's sentences are rows sentence_start[i]:sentence_start[i + 1]
+    segments: dict[str, Segment] = field(default_factory=dict)  # what a reload of the folder may reuse
 
     def sentences_of(self, passage_id: int) -> np.ndarray:
         return self.sentence_vectors[self.sentence_start[passage_id]:self.sentence_start[passage_id + 1]]
@@ -186,6 +220,146 @@ def recover(target: Path) -> bool:
     return False
 
 
+def _entry(path: Path) -> dict[str, Any]:
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or folder to disk, so the manifest never names files a power cut could lose."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def segment_name(number: int) -> str:
+    return f"{number:06d}"
+
+
+def segment_entry(name: str, documents: list[Document], passages: list[Passage]) -> dict[str, Any]:
+    """A segment's manifest entry: its documents (with their passage counts) and which were removed."""
+    counts = Counter(p.doc_id for p in passages)
+    return {"name": name, "documents": {d.doc_id: counts[d.doc_id] for d in documents}, "deleted": []}
+
+
+def segment_files(manifest_files: FileTable, name: str) -> FileTable:
+    return {f"{SEGMENTS}/{name}/{f}": manifest_files[f"{SEGMENTS}/{name}/{f}"] for f in SEGMENT_FILES}
+
+
+def live_documents(manifest: dict[str, Any]) -> dict[str, int]:
+    """Each document the index holds, with its passage count (from the manifest alone)."""
+    return {doc_id: n for entry in manifest["segments"] for doc_id, n in entry["documents"].items()
+            if doc_id not in set(entry["deleted"])}
+
+
+def write_segment(root: Path, name: str, documents: list[Document], passages: list[Passage], vectors: np.ndarray,
+                  sentence_vectors: np.ndarray, sentence_counts: np.ndarray, terms: TermCounts,
+                  sync: bool = False) -> FileTable:
+    """Write a segment's files once, into root/segments/name; returns their manifest entries."""
+    folder = root / SEGMENTS / name
+    folder.mkdir(parents=True)
+    _write_jsonl(folder / DOCUMENTS, [asdict(doc) for doc in documents])
+    _write_jsonl(folder / PASSAGES,
+                 [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end, "sentences": int(c)}
+                  for p, c in zip(passages, sentence_counts, strict=True)])
+    np.save(folder / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    np.save(folder / SENTENCE_VECTORS, np.asarray(sentence_vectors, dtype=np.float16))
+    terms.save(folder)
+    table = {}
+    for file in SEGMENT_FILES:
+        if sync:
+            _fsync(folder / file)
+        table[f"{SEGMENTS}/{name}/{file}"] = _entry(folder / file)
+    if sync:
+        _fsync(folder)
+        _fsync(folder.parent)
+    return table
+
+
+def _load_array(path: Path) -> np.ndarray:
+    array = np.load(path, mmap_mode="r")
+    return array if array.size else np.asarray(array)
+
+
+def read_segment(index_dir: Path, name: str, files: FileTable) -> Segment:
+    folder = Path(index_dir) / SEGMENTS / name
+    documents = [Document(**row) for row in read_jsonl(folder / DOCUMENTS)]
+    by_id = {doc.doc_id: doc for doc in documents}
+    passages, counts = [], []
+    for row in read_jsonl(folder / PASSAGES):
+        text = by_id[row["doc_id"]].text[row["start"]:row["end"]]
+        passages.append(Passage(row["doc_id"], row["ordinal"], row["start"], row["end"], text))
+        counts.append(row["sentences"])
+    segment = Segment(name, files, documents, passages, np.array(counts, dtype=np.int64), _load_array(folder / VECTORS),
+                      _load_array(folder / SENTENCE_VECTORS), TermCounts.load(folder))
+    if not (len(segment.vectors) == len(passages) == segment.terms.n_passages
+            and int(segment.sentence_counts.sum()) == len(segment.sentence_vectors)):
+        raise ValueError(f"segment {name} has passage counts that disagree between its files")
+    return segment
+
+
+def read_live_segments(index_dir: Path, manifest: dict[str, Any],
+                       entries: list[dict[str, Any]]) -> list[tuple[Segment, np.ndarray]]:
+    """The given segments, verified against their checksums first (their contents are about to be
+    copied into new files), each with which of its passages are alive."""
+    read = []
+    for entry in entries:
+        files = segment_files(manifest["files"], entry["name"])
+        _verify_files(Path(index_dir), files)
+        segment = read_segment(index_dir, entry["name"], files)
+        read.append((segment, ~segment.dead(set(entry["deleted"]))))
+    return read
+
+
+def merge_segments(root: Path, name: str, live: list[tuple[Segment, np.ndarray]], sync: bool = False
+                   ) -> tuple[dict[str, Any], FileTable]:
+    """One new segment holding the alive passages of the given ones, in order (compaction)."""
+    deleted = {p.doc_id for segment, alive in live for p, a in zip(segment.passages, alive, strict=True) if not a}
+    documents = [d for segment, _ in live for d in segment.documents if d.doc_id not in deleted]
+    passages = [p for segment, alive in live for p, a in zip(segment.passages, alive, strict=True) if a]
+    files = write_segment(
+        root, name, documents, passages, np.concatenate([s.vectors[alive] for s, alive in live]),
+        np.concatenate([s.sentence_vectors[s.sentence_rows(alive)] for s, alive in live]),
+        np.concatenate([s.sentence_counts[alive] for s, alive in live]),
+        TermCounts.concat([s.terms.without(~alive) for s, alive in live]), sync)
+    return segment_entry(name, documents, passages), files
+
+
+def write_dense(root: Path, number: int, dense: DenseIndex) -> tuple[str, FileTable]:
+    name = f"{DENSE_PREFIX}{number:06d}.faiss"
+    dense.save(root / name)
+    _fsync(root / name)
+    return name, {name: _entry(root / name)}
+
+
+def install_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Replace manifest.json in one rename (the moment an update takes effect)."""
+    index_dir = Path(index_dir)
+    staging = index_dir / f".{MANIFEST}.{os.getpid()}-{time.time_ns()}.tmp"
+    with staging.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest, ensure_ascii=False, indent=1))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, index_dir / MANIFEST)
+    _fsync(index_dir)
+
+
+def remove_strays(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Delete what the manifest does not name: a killed writer's unfinished segment or manifest, and
+    segments or dense graphs an update replaced. Only names this module writes are touched."""
+    index_dir = Path(index_dir)
+    named = {entry["name"] for entry in manifest["segments"]}
+    for folder in (index_dir / SEGMENTS).iterdir() if (index_dir / SEGMENTS).is_dir() else ():
+        if folder.is_dir() and folder.name.isdigit() and len(folder.name) == 6 and folder.name not in named:
+            shutil.rmtree(folder, ignore_errors=True)
+    for path in index_dir.glob(f"{DENSE_PREFIX}*.faiss"):
+        if path.name != manifest.get("dense_file"):
+            path.unlink(missing_ok=True)
+    for path in index_dir.glob(f".{MANIFEST}.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def write_index(
     index_dir: Path,
     documents: list[Document],
@@ -196,27 +370,30 @@ def write_index(
     token_lists: list[list[str]],
     manifest_fields: dict[str, Any],
 ) -> dict[str, Any]:
+    """A full build: one segment (the BM25 counts are `lexical`'s, which were built from `token_lists`)."""
+    if lexical.n_passages != len(token_lists) or len(passages) != len(token_lists):
+        raise ValueError("passages, token lists and the BM25 index disagree in length")
     with atomic_directory(index_dir) as staging:
-        _write_jsonl(staging / DOCUMENTS, [asdict(doc) for doc in documents])
-        with (staging / TOKENS).open("w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(tokens, ensure_ascii=False) + "\n" for tokens in token_lists)
-        _write_jsonl(
-            staging / PASSAGES,
-            [{"doc_id": p.doc_id, "ordinal": p.ordinal, "start": p.start, "end": p.end, "sentences": len(v)}
-             for p, v in zip(passages, sentence_vectors, strict=True)],
-        )
-        np.save(staging / SENTENCE_VECTORS, np.concatenate(sentence_vectors).astype(np.float16))
-        dense.save(staging / DENSE)
-        lexical.save(staging / LEXICAL)
+        name = segment_name(1)
+        files = write_segment(staging, name, documents, passages, dense.index.reconstruct_n(0, len(dense)),
+                              np.concatenate(sentence_vectors), np.array([len(v) for v in sentence_vectors]),
+                              TermCounts.concat(lexical.parts))
+        dense_file = None
+        if dense.kind == "hnsw":
+            dense_file, table = write_dense(staging, 1, dense)
+            files.update(table)
         manifest = {
             "format_version": FORMAT_VERSION,
             **manifest_fields,
             "corpus_fingerprint": corpus_fingerprint(documents),
             "counts": {"documents": len(documents), "passages": len(passages)},
             "dense_index": dense.kind,
-            "files": _file_table(staging),
+            "dense_file": dense_file,
+            "segments": [segment_entry(name, documents, passages)],
+            "next_number": 2,
+            "files": files,
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     return manifest
 
 
@@ -244,20 +421,28 @@ def _check_field_types(index_dir: Path, manifest: dict[str, Any]) -> None:
                 and isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
                 and isinstance(entry.get("sha256"), str))
 
+    def segment_ok(entry: object) -> bool:
+        return (isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"].isdigit()
+                and isinstance(entry.get("documents"), dict) and isinstance(entry.get("deleted"), list))
+
     model, files, counts = manifest.get("model"), manifest.get("files"), manifest.get("counts")
+    segments = manifest.get("segments")
     problem = (
         "model is not an object" if not isinstance(model, dict)
         else "files is not an object of {bytes, sha256} entries inside the folder"
         if not isinstance(files, dict) or not all(entry_ok(n, e) for n, e in files.items())
         else "counts is not an object of whole numbers"
         if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in ("documents", "passages"))
+        else "segments is not a list of {name, documents, deleted} entries"
+        if not isinstance(segments, list) or not segments or not all(segment_ok(e) for e in segments)
         else None
     )
     if problem:
         raise IndexLoadError(index_dir, f"has a corrupt {MANIFEST} ({problem})")
 
 
-def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any]) -> None:
+def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any], verify: bool = True) -> None:
+    """Format, tokenizer and model as this program expects; with `verify`, every file's size and checksum."""
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexLoadError(index_dir, f"has format version {version!r}; this program reads version {FORMAT_VERSION}")
@@ -273,7 +458,15 @@ def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, A
                 f"was built with a different embedding model ({key} {built_with.get(key)!r}, "
                 f"now {model.get(key)!r})",
             )
-    for name, expected in manifest.get("files", {}).items():
+    if verify:
+        _verify_files(index_dir, manifest["files"])
+
+
+def _verify_files(index_dir: Path, files: FileTable, trusted: Collection[str] = ()) -> None:
+    """Every file's size and checksum, except the `trusted` ones (already verified, and never rewritten)."""
+    for name, expected in files.items():
+        if name in trusted:
+            continue
         path = index_dir / name
         if not path.is_file():
             raise IndexLoadError(index_dir, f"is missing the file {name}")
@@ -281,36 +474,103 @@ def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, A
             raise IndexLoadError(index_dir, f"has a corrupt file {name} (its checksum does not match)")
 
 
-def read_tokens(index_dir: Path) -> list[list[str]]:
-    """Each passage's BM25 tokens, in passage order (read by updates, not by searches)."""
-    with (Path(index_dir) / TOKENS).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
-
-
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def load_index(index_dir: Path, model: dict[str, Any], ef_search: int = 128) -> LoadedIndex:
+def document_listing(index_dir: Path) -> list[tuple[Document, int]]:
+    """Each document the index holds, with its passage count, in index order (reads no vectors)."""
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
-    check_manifest(index_dir, manifest, model)
+    _check_field_types(index_dir, manifest)
+    listing = []
+    for entry in manifest["segments"]:
+        deleted = set(entry["deleted"])
+        for row in read_jsonl(index_dir / SEGMENTS / entry["name"] / DOCUMENTS):
+            if row["doc_id"] not in deleted:
+                listing.append((Document(**row), entry["documents"].get(row["doc_id"], 0)))
+    return listing
+
+
+def load_index(index_dir: Path, model: dict[str, Any], ef_search: int = 128,
+               previous: LoadedIndex | None = None) -> LoadedIndex:
+    """Read and check the index. Segments of `previous` (the same folder loaded before) that the
+    manifest still names with the same checksums are reused without reading or hashing them again.
+
+    An update may delete segments it replaced while this reads them; then the manifest has
+    changed, and the new one is read instead.
+    """
+    index_dir = Path(index_dir)
+    for attempt in range(3):
+        manifest = read_manifest(index_dir)
+        try:
+            return _load(index_dir, manifest, model, ef_search, previous)
+        except IndexLoadError:
+            try:
+                changed = read_manifest(index_dir) != manifest
+            except IndexLoadError:
+                changed = False
+            if attempt == 2 or not changed:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any], ef_search: int,
+          previous: LoadedIndex | None) -> LoadedIndex:
+    check_manifest(index_dir, manifest, model, verify=False)
+    files, entries, dense_file = manifest["files"], manifest["segments"], manifest.get("dense_file")
     try:
-        documents = {row["doc_id"]: Document(**row) for row in read_jsonl(index_dir / DOCUMENTS)}
-        passages, sentence_counts = [], []
-        for row in read_jsonl(index_dir / PASSAGES):
-            text = documents[row["doc_id"]].text[row["start"]:row["end"]]
-            passages.append(Passage(row["doc_id"], row["ordinal"], row["start"], row["end"], text))
-            sentence_counts.append(row["sentences"])
-        dense = DenseIndex.load(index_dir / DENSE, ef_search)
-        lexical = LexicalIndex.load(index_dir / LEXICAL)
-        sentence_vectors = np.load(index_dir / SENTENCE_VECTORS, mmap_mode="r")
-        sentence_start = np.concatenate([[0], np.cumsum(sentence_counts)]).astype(np.int64)
+        tables = {entry["name"]: segment_files(files, entry["name"]) for entry in entries}
+    except KeyError as exc:
+        raise IndexLoadError(index_dir, f"has a corrupt {MANIFEST} (no checksum for {exc.args[0]})") from exc
+    reused = {name: previous.segments[name] for name, table in tables.items()
+              if previous is not None and name in previous.segments and previous.segments[name].files == table}
+    reuse_dense = (previous is not None and dense_file is not None and previous.manifest.get("dense_file") == dense_file
+                   and previous.manifest["files"].get(dense_file) == files.get(dense_file))
+    trusted = {f for segment in reused.values() for f in segment.files} | ({dense_file} if reuse_dense else set())
+    _verify_files(index_dir, files, trusted)
+    try:
+        segments = [reused.get(e["name"]) or read_segment(index_dir, e["name"], tables[e["name"]]) for e in entries]
+        documents: dict[str, Document] = {}
+        passages: list[Passage] = []
+        counts, vectors, sentences, parts = [], [], [], []
+        for segment, entry in zip(segments, entries, strict=True):
+            deleted = set(entry["deleted"])
+            dead = segment.dead(deleted) if deleted else np.zeros(len(segment.passages), dtype=bool)
+            documents.update((d.doc_id, d) for d in segment.documents if d.doc_id not in deleted)
+            if dead.any():
+                alive = ~dead
+                passages += [p for p, a in zip(segment.passages, alive, strict=True) if a]
+                counts.append(segment.sentence_counts[alive])
+                vectors.append(segment.vectors[alive])
+                sentences.append(segment.sentence_vectors[segment.sentence_rows(alive)])
+            else:
+                passages += segment.passages
+                counts.append(segment.sentence_counts)
+                vectors.append(segment.vectors)
+                sentences.append(segment.sentence_vectors)
+            parts.append(segment.terms.without(dead))
+        if dense_file is None:
+            dense = DenseIndex(_flat_index(vectors))
+        else:
+            dense = previous.dense if reuse_dense and previous is not None else DenseIndex.load(index_dir / dense_file,
+                                                                                               ef_search)
+        lexical = LexicalIndex(parts)
+        sentence_vectors = sentences[0] if len(sentences) == 1 else np.concatenate(sentences)
+        sentence_start = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
     except Exception as exc:  # any parse failure of a checksummed file means a broken build
         raise IndexLoadError(index_dir, f"could not be read ({type(exc).__name__}: {exc})") from exc
-    counts = manifest.get("counts", {})
-    if (len(passages) != counts.get("passages") or len(dense) != len(passages)
-            or sentence_start[-1] != len(sentence_vectors)):
+    counted = manifest["counts"]
+    if (len(passages) != counted["passages"] or len(documents) != counted["documents"]
+            or len(dense) != len(passages) or sentence_start[-1] != len(sentence_vectors)):
         raise IndexLoadError(index_dir, "has passage counts that disagree between its files")
-    return LoadedIndex(manifest, documents, passages, dense, lexical, sentence_vectors, sentence_start)
+    return LoadedIndex(manifest, documents, passages, dense, lexical, sentence_vectors, sentence_start,
+                       {segment.name: segment for segment in segments})
+
+
+def _flat_index(blocks: list[np.ndarray]) -> faiss.Index:
+    index = faiss.IndexFlatIP(blocks[0].shape[1])
+    for block in blocks:
+        index.add(np.ascontiguousarray(block, dtype=np.float32))
+    return index

@@ -54,22 +54,18 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
-    from collections import Counter
-
-    from index.store import DOCUMENTS, PASSAGES, read_jsonl, read_manifest
+    from index.store import document_listing
 
     index_dir = _index_dir(args, settings)
-    read_manifest(index_dir)
-    passages = Counter(row["doc_id"] for row in read_jsonl(index_dir / PASSAGES))
-    rows = [{"doc_id": d["doc_id"], "title": d["title"], "date": d.get("date", ""), "chars": len(d["text"]),
-             "passages": passages[d["doc_id"]]} for d in read_jsonl(index_dir / DOCUMENTS)]
+    rows = [{"doc_id": d.doc_id, "title": d.title, "date": d.date or "", "chars": len(d.text), "passages": n}
+            for d, n in document_listing(index_dir)]
     if args.json:
         print(json.dumps({"index_dir": str(index_dir), "documents": rows}, ensure_ascii=False))
         return 0
     for row in rows:
         print(f"{row['doc_id']}\t{row['title']}\t{row['date'] or '-'}\t{row['chars']} chars\t"
               f"{row['passages']} passages")
-    print(f"{len(rows)} documents, {sum(passages.values())} passages in {index_dir}", file=sys.stderr)
+    print(f"{len(rows)} documents, {sum(r['passages'] for r in rows)} passages in {index_dir}", file=sys.stderr)
     return 0
 
 

@@ -3,7 +3,8 @@ beside `qa serve`) is seen by the next search, with no restart.
 
 Each call compares the manifest's identity (inode, size, modification time: one `stat`);
 when it changed, the folder is loaded into a new Searcher that shares the loaded encoder and
-ranking model, and replaces the old one in a single assignment. A search keeps the Searcher
+ranking model, and replaces the old one in a single assignment. The segments the old state
+had loaded (verified, immutable) are reused, so a reload reads and checks only new segments. A search keeps the Searcher
 it started with, so it answers from the old state or the new one, never a mix.
 """
 
@@ -50,7 +51,7 @@ class FollowingSearcher:
         stamp = _stamp(self.index_dir)
         try:
             model = {"name": old.settings.model_name, **old.embedder.fingerprint}
-            index = load_index(self.index_dir, model, old.settings.hnsw_ef_search)
+            index = load_index(self.index_dir, model, old.settings.hnsw_ef_search, previous=old.index)
         except IndexLoadError as exc:  # e.g. caught mid-swap: keep serving the state we have
             log.warning("index changed but could not be loaded yet (%s); still serving the previous state", exc)
             return

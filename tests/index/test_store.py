@@ -27,7 +27,11 @@ def test_manifest_records_what_built_the_index(seed_index_dir: Path, embedder, s
     assert manifest["counts"]["documents"] == 5 and manifest["counts"]["passages"] > 50
     assert manifest["chunking"]["max_chars"] == settings.max_passage_chars
     assert len(manifest["corpus_fingerprint"]) == 64 and manifest["dense_index"] == "flat"
-    assert {"documents.jsonl", "passages.jsonl", "dense.faiss", "sentence_vectors.npy"} <= set(manifest["files"])
+    segment = manifest["segments"][0]["name"]
+    assert [e["name"] for e in manifest["segments"]] == [segment] and manifest["dense_file"] is None
+    files = ("documents.jsonl", "passages.jsonl", "vectors.npy", "sentence_vectors.npy", "terms.npz", "vocab.json")
+    assert {f"segments/{segment}/{f}" for f in files} == set(manifest["files"])
+    assert sum(manifest["segments"][0]["documents"].values()) == manifest["counts"]["passages"]
 
 
 def test_every_passage_has_a_vector_per_sentence(searcher):
@@ -44,6 +48,9 @@ def test_every_passage_has_a_vector_per_sentence(searcher):
         assert (vectors @ passage_vector).min() > 0.6
 
 
+SEGMENT = "segments/000001"  # the one segment of a full build
+
+
 def _open(index_dir: Path, settings, embedder) -> Searcher:
     return Searcher.open(index_dir, settings, embedder)
 
@@ -56,17 +63,17 @@ def test_missing_index_says_how_to_rebuild(tmp_path, settings, embedder):
 
 
 def test_missing_file_is_named(index_copy, settings, embedder):
-    (index_copy / "dense.faiss").unlink()
-    with pytest.raises(IndexLoadError, match="missing the file dense.faiss"):
+    (index_copy / SEGMENT / "vectors.npy").unlink()
+    with pytest.raises(IndexLoadError, match=f"missing the file {SEGMENT}/vectors.npy"):
         _open(index_copy, settings, embedder)
 
 
 def test_corrupt_file_is_named(index_copy, settings, embedder):
-    path = index_copy / "passages.jsonl"
+    path = index_copy / SEGMENT / "passages.jsonl"
     data = bytearray(path.read_bytes())
     data[10] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(IndexLoadError, match="corrupt file passages.jsonl"):
+    with pytest.raises(IndexLoadError, match=f"corrupt file {SEGMENT}/passages.jsonl"):
         _open(index_copy, settings, embedder)
 
 
@@ -128,7 +135,7 @@ def test_an_index_that_lost_its_manifest_is_not_replaced(index_copy: Path):
     (index_copy / MANIFEST).unlink()
     with pytest.raises(NotAnIndexError), atomic_directory(index_copy):
         pass
-    assert (index_copy / "passages.jsonl").is_file()
+    assert (index_copy / SEGMENT / "passages.jsonl").is_file()
 
 
 def test_a_file_is_not_replaced(tmp_path: Path):

@@ -124,7 +124,7 @@ def test_serve_reports_an_index_that_lost_its_manifest(index_copy):
     (index_copy / "manifest.json").unlink()
     proc = qa("serve", "--index-dir", str(index_copy), "--port", "0")
     assert_one_line_error(proc, "has no manifest.json")
-    assert (index_copy / "passages.jsonl").is_file()
+    assert (index_copy / "segments" / "000001" / "passages.jsonl").is_file()
 
 
 def test_index_repairs_a_record_with_a_lone_surrogate_and_indexes_the_rest(tmp_path):
