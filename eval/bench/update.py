@@ -1,5 +1,6 @@
 """What adding and removing one article costs, at the seed size and on a large synthetic index,
-against a full build of the same index.
+against a full build of the same index and against embedding the article alone; and what a
+running server's reload of the changed folder costs.
 
 The synthetic index (documents of ten passages, text and tokens from real sentences, vectors
 derived from real embeddings as in ``scale``) is written by the same ``write_index`` a build
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.bench.scale import synthetic_vectors
-from index.build import index_manifest_fields
+from index.build import index_manifest_fields, prepare
 from index.encoder.embedder import Embedder
 from index.ingest.chunking import Passage
 from index.ingest.documents import Document
@@ -25,20 +26,38 @@ from index.live import add_documents, remove_documents
 from index.retrieve.dense import DenseIndex
 from index.retrieve.lexical import LexicalIndex
 from index.settings import Settings
-from index.store import write_index
+from index.store import load_index, read_manifest, write_index
 
 PASSAGES_PER_DOCUMENT = 10
 
 
 def _time_add_and_remove(index_dir: Path, article: Document, settings: Settings, embedder: Embedder) -> dict:
+    """Add and remove one article, each followed by a server's reload of the folder (reusing what it had
+    loaded, as FollowingSearcher does); the article's embedding alone and a whole load for comparison."""
+    model = {"name": settings.model_name, **embedder.fingerprint}
+    started = time.perf_counter()
+    served = load_index(index_dir, model, settings.hnsw_ef_search)
+    full_load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    prepare([article], settings, embedder, progress=False)
+    embed_s = time.perf_counter() - started
     started = time.perf_counter()
     added = add_documents(index_dir, [article], settings, embedder, progress=False)
     add_s = time.perf_counter() - started
     started = time.perf_counter()
+    served = load_index(index_dir, model, settings.hnsw_ef_search, previous=served)
+    reload_add_s = time.perf_counter() - started
+    assert article.doc_id in served.documents
+    started = time.perf_counter()
     remove_documents(index_dir, [article.doc_id], settings)
     remove_s = time.perf_counter() - started
-    return {"add_s": round(add_s, 3), "remove_s": round(remove_s, 3),
-            "article_passages": added.passages[article.doc_id]}
+    started = time.perf_counter()
+    served = load_index(index_dir, model, settings.hnsw_ef_search, previous=served)
+    reload_remove_s = time.perf_counter() - started
+    assert article.doc_id not in served.documents
+    return {"add_s": round(add_s, 3), "remove_s": round(remove_s, 3), "embed_article_s": round(embed_s, 3),
+            "reload_after_add_s": round(reload_add_s, 3), "reload_after_remove_s": round(reload_remove_s, 3),
+            "full_load_s": round(full_load_s, 3), "article_passages": added.passages[article.doc_id]}
 
 
 def synthetic_index(index_dir: Path, n: int, sentences: list[str], tokenizer, real_vectors: np.ndarray,
@@ -72,7 +91,7 @@ def bench_updates(seed_index: Path, article: Document, sizes: tuple[int, ...], s
     with tempfile.TemporaryDirectory(prefix="zhqa-bench-update-") as tmp:
         seed_copy = Path(tmp) / "seed"
         shutil.copytree(seed_index, seed_copy)
-        passages = sum(1 for _ in (seed_copy / "passages.jsonl").open(encoding="utf-8"))
+        passages = read_manifest(seed_copy)["counts"]["passages"]
         results["seed"] = {"passages": passages, **_time_add_and_remove(seed_copy, article, settings, embedder),
                            "full_build_s": round(passages / build_passages_per_s, 2), "full_build": "measured"}
         for n in sizes:
