@@ -306,7 +306,7 @@ def read_live_segments(index_dir: Path, manifest: dict[str, Any],
     read = []
     for entry in entries:
         files = segment_files(manifest["files"], entry["name"])
-        _verify_files(Path(index_dir), files)
+        verify_files(Path(index_dir), files)
         segment = read_segment(index_dir, entry["name"], files)
         read.append((segment, ~segment.dead(set(entry["deleted"]))))
     return read
@@ -459,10 +459,10 @@ def check_manifest(index_dir: Path, manifest: dict[str, Any], model: dict[str, A
                 f"now {model.get(key)!r})",
             )
     if verify:
-        _verify_files(index_dir, manifest["files"])
+        verify_files(index_dir, manifest["files"])
 
 
-def _verify_files(index_dir: Path, files: FileTable, trusted: Collection[str] = ()) -> None:
+def verify_files(index_dir: Path, files: FileTable, trusted: Collection[str] = ()) -> None:
     """Every file's size and checksum, except the `trusted` ones (already verified, and never rewritten)."""
     for name, expected in files.items():
         if name in trusted:
@@ -529,7 +529,7 @@ def _load(index_dir: Path, manifest: dict[str, Any], model: dict[str, Any], ef_s
     reuse_dense = (previous is not None and dense_file is not None and previous.manifest.get("dense_file") == dense_file
                    and previous.manifest["files"].get(dense_file) == files.get(dense_file))
     trusted = {f for segment in reused.values() for f in segment.files} | ({dense_file} if reuse_dense else set())
-    _verify_files(index_dir, files, trusted)
+    verify_files(index_dir, files, trusted)
     try:
         segments = [reused.get(e["name"]) or read_segment(index_dir, e["name"], tables[e["name"]]) for e in entries]
         documents: dict[str, Document] = {}

@@ -19,8 +19,10 @@ nothing is embedded again.
 
 Dense index: below ``hnsw_threshold`` passages the flat FAISS index is filled from the
 segments' vectors on load (no file to rewrite). At HNSW size a graph over all live passages
-is stored beside the segments; every change rebuilds it from the stored vectors (no
-tombstones), which is the one cost that still grows with the index.
+is stored beside the segments: an add inserts the new passages into a copy of it, a remove
+or replace rebuilds it from the stored vectors (no tombstones). Both rewrite the graph's
+file, and a rebuild takes minutes at a million passages: the one cost that still grows
+with the index.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from index.store import (
     segment_entry,
     segment_files,
     segment_name,
+    verify_files,
     write_dense,
     write_segment,
 )
@@ -142,17 +145,34 @@ def _to_compact(entries: list[dict[str, Any]], settings: Settings) -> list[int]:
     return sorted(pick)
 
 
+def _graph(index_dir: Path, manifest: dict[str, Any], entries: list[dict[str, Any]], files: dict[str, Any],
+           appended: np.ndarray | None, settings: Settings) -> DenseIndex:
+    """The HNSW graph over every live passage. When the change only appended passages, they are added
+    to the old graph (HNSW takes new nodes cheaply); when any were removed it is rebuilt from the
+    stored vectors, so removed passages leave no tombstones."""
+    old = manifest.get("dense_file")
+    if appended is not None and old is not None:
+        verify_files(index_dir, {old: manifest["files"][old]})  # copied into the new graph: checked first
+        dense = DenseIndex.load(index_dir / old, settings.hnsw_ef_search)
+        if len(dense) == manifest["counts"]["passages"]:
+            dense.index.add(np.ascontiguousarray(appended, dtype=np.float32))
+            return dense
+    live = read_live_segments(index_dir, {"files": files}, entries)
+    vectors = np.concatenate([segment.vectors[alive] for segment, alive in live])
+    return DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
+
+
 def _commit(index_dir: Path, manifest: dict[str, Any], drop: set[str], documents: list[Document],
             prepared: Prepared | None, settings: Settings, report: ChangeReport) -> None:
     """Write the change as a new segment and deletion lists, compact if due, and install the new manifest."""
     remove_strays(index_dir, manifest)  # what a writer killed before its manifest rename left behind
     number = manifest["next_number"]
     files = dict(manifest["files"])
-    entries = []
+    entries, removed = [], False
     for entry in manifest["segments"]:
         hit = drop & (entry["documents"].keys() - set(entry["deleted"]))
         if hit:
-            entry = {**entry, "deleted": sorted(set(entry["deleted"]) | hit)}
+            entry, removed = {**entry, "deleted": sorted(set(entry["deleted"]) | hit)}, True
         if set(entry["documents"]) - set(entry["deleted"]):  # a segment nothing is left of is dropped whole
             entries.append(entry)
     if prepared is not None and documents:
@@ -175,11 +195,10 @@ def _commit(index_dir: Path, manifest: dict[str, Any], drop: set[str], documents
     files = {path: entry for e in entries for path, entry in segment_files(files, e["name"]).items()}
     passages = sum(total - dead for total, dead in map(_sizes, entries))
     dense_file = None
-    if passages >= settings.hnsw_threshold:  # the graph cannot drop or take passages cheaply: rebuilt
-        live = read_live_segments(index_dir, {"files": files}, entries)
-        vectors = np.concatenate([segment.vectors[alive] for segment, alive in live])
-        dense = DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
-        dense_file, table = write_dense(index_dir, number, dense)
+    if passages >= settings.hnsw_threshold:
+        appended = prepared.vectors if prepared is not None and not removed and not compact else None
+        dense_file, table = write_dense(index_dir, number, _graph(index_dir, manifest, entries, files, appended,
+                                                                  settings))
         number += 1
         files.update(table)
     held = live_documents({"segments": entries})

@@ -107,11 +107,15 @@ def test_a_killed_writers_leftovers_are_removed_by_the_next_writer_and_nothing_e
     assert (index_copy / "notes.txt").read_text() == "mine"
 
 
-def test_at_hnsw_size_the_graph_is_rebuilt_without_removed_passages(index_copy, settings, embedder):
+def test_at_hnsw_size_adds_extend_the_graph_and_removes_rebuild_it(index_copy, settings, embedder):
     small = settings.model_copy(update={"hnsw_threshold": 50})
-    add_documents(index_copy, _articles(1), small, embedder, progress=False)
+    add_documents(index_copy, _articles(1), small, embedder, progress=False)  # rebuilt: the base had no graph
+    add_documents(index_copy, _articles(2)[1:], small, embedder, progress=False)  # appended to it
     first = read_manifest(index_copy)
     assert first["dense_index"] == "hnsw" and (index_copy / first["dense_file"]).is_file()
+    grown = load_index(index_copy, first["model"])
+    assert len(grown.dense) == first["counts"]["passages"]
+    assert grown.dense.search(grown.dense.index.reconstruct(len(grown.dense) - 1), 1)[0][0] == len(grown.dense) - 1
     remove_documents(index_copy, ["art-0"], small)
     second = read_manifest(index_copy)
     assert second["dense_file"] != first["dense_file"] and not (index_copy / first["dense_file"]).exists()
