@@ -3,8 +3,8 @@
 An index is made of parts (the segments of an index folder), each a ``TermCounts``: the
 term frequencies of its passages, written once. The statistics BM25 needs (number of
 passages, document frequencies, average length) are global, so they are computed over all
-the parts when a ``LexicalIndex`` is assembled, and each part's per-entry scores are
-computed then, with bm25s's formula and number types (method "lucene", k1 1.5, b 0.75:
+the parts when a ``LexicalIndex`` is assembled; a token's score in each passage is computed
+from them the first time a query uses it, with bm25s's formula and number types (method "lucene", k1 1.5, b 0.75:
 idf in float32, the term-frequency part in float64, the product stored as float32, a
 query's scores summed in float32 in query-token order). An index assembled from parts
 therefore scores bit for bit like bm25s built on the same tokens (``tests/index/retrieve``),
@@ -18,6 +18,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,10 @@ class TermCounts:
         np.cumsum(np.bincount(cols, minlength=len(vocab)), out=indptr[1:])
         return cls(vocab, indptr, rows[order], tf[order], lengths)
 
+    @cached_property
+    def columns(self) -> dict[str, int]:
+        return dict(zip(self.vocab, range(len(self.vocab)), strict=True))
+
     @property
     def n_passages(self) -> int:
         return len(self.lengths)
@@ -77,11 +82,11 @@ class TermCounts:
         alive = ~dead
         new_row = np.cumsum(alive, dtype=np.int64) - 1
         keep = alive[self.rows]
-        cols = self.entry_columns()[keep]
-        indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cols, minlength=len(self.vocab)), out=indptr[1:])
-        return TermCounts(self.vocab, indptr, new_row[self.rows[keep]].astype(np.int32), self.tf[keep],
-                          self.lengths[alive])
+        kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])  # kept entries before each entry
+        kept = TermCounts(self.vocab, kept_before[self.indptr], new_row[self.rows[keep]].astype(np.int32),
+                          self.tf[keep], self.lengths[alive])
+        kept.__dict__["columns"] = self.columns  # the same vocabulary: built once, shared
+        return kept
 
     @classmethod
     def concat(cls, parts: list[TermCounts]) -> TermCounts:
@@ -118,51 +123,57 @@ class TermCounts:
         return cls(vocab, indptr, rows, tf, lengths)
 
 
-@dataclass(frozen=True)
-class _ScoredPart:
-    offset: int  # the part's first passage in the whole index
-    columns: dict[str, int]
-    indptr: np.ndarray
-    rows: np.ndarray  # int32 passage numbers in the whole index
-    scores: np.ndarray  # float32 BM25 weight of each entry under the global statistics
-
-
 class LexicalIndex:
-    """BM25 over the passages of one or more parts, plus document frequencies (kept for evidence scoring)."""
+    """BM25 over the passages of one or more parts, plus document frequencies (kept for evidence scoring).
+
+    A token's weights (its BM25 score in each passage holding it) are computed the first time a
+    query uses it and kept: assembling an index costs a pass over the vocabulary, not over every
+    entry, so a server reloading a changed index folder stays cheap."""
 
     def __init__(self, parts: list[TermCounts]) -> None:
         self.parts = parts
         self.n_passages = sum(p.n_passages for p in parts)
         doc_freq: dict[str, int] = {}
-        for part in parts:
-            for token, df in zip(part.vocab, part.doc_freqs().tolist(), strict=True):
-                if df:
-                    doc_freq[token] = doc_freq.get(token, 0) + df
+        for part in sorted(parts, key=lambda p: -len(p.vocab)):  # the largest as one dict, the others added
+            df = part.doc_freqs()
+            present = df > 0
+            pairs = zip(compress(part.vocab, present.tolist()), df[present].tolist(), strict=True)
+            if not doc_freq:
+                doc_freq = dict(pairs)
+                continue
+            for token, count in pairs:
+                doc_freq[token] = doc_freq.get(token, 0) + count
         self.doc_freq = doc_freq
+        total = sum(int(p.lengths.sum()) for p in parts)
+        avg_len = np.float64(total) / self.n_passages if self.n_passages else np.float64(1.0)
+        # bm25s's length normalisation, per passage: k1 * ((1 - b) + b * length / average length)
+        self._norms = [K1 * ((1 - B) + B * p.lengths.astype(np.float64) / avg_len) for p in parts]
+        self._offsets = np.cumsum([0] + [p.n_passages for p in parts])[:-1].tolist()
+        self._weights: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
 
     @classmethod
     def build(cls, token_lists: list[list[str]]) -> LexicalIndex:
         return cls([TermCounts.of(token_lists)])
 
-    @cached_property
-    def _scored(self) -> list[_ScoredPart]:
-        """Every entry's BM25 weight, computed once per assembled index as bm25s computes it at indexing."""
-        total = sum(int(p.lengths.sum()) for p in self.parts)
-        avg_len = np.float64(total) / self.n_passages if self.n_passages else np.float64(1.0)
-        n = self.n_passages
-        idf = {t: np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in self.doc_freq.items()}
-        scored, offset = [], 0
-        for part in self.parts:
-            idf_col = np.array([idf.get(t, 0.0) for t in part.vocab], dtype=np.float32)
-            tf = part.tf.astype(np.float32).astype(np.float64)
-            length = part.lengths[part.rows].astype(np.float64)
-            tfc = tf / (K1 * ((1 - B) + B * length / avg_len) + tf)
-            weights = (idf_col[part.entry_columns()].astype(np.float64) * tfc).astype(np.float32)
-            columns = {t: j for j, t in enumerate(part.vocab) if part.indptr[j + 1] > part.indptr[j]}
-            rows = part.rows if offset == 0 else (part.rows.astype(np.int64) + offset).astype(np.int32)
-            scored.append(_ScoredPart(offset, columns, part.indptr, rows, weights))
-            offset += part.n_passages
-        return scored
+    def _token_weights(self, token: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(passages, float32 weights) of a known token in each part, as bm25s computes them at indexing:
+        idf in float32, the term-frequency part in float64, their product stored as float32."""
+        cached = self._weights.get(token)
+        if cached is not None:
+            return cached
+        df = self.doc_freq[token]
+        idf = float(np.float32(math.log(1 + (self.n_passages - df + 0.5) / (df + 0.5))))
+        found = []
+        for part, norm, offset in zip(self.parts, self._norms, self._offsets, strict=True):
+            j = part.columns.get(token)
+            if j is None or part.indptr[j] == part.indptr[j + 1]:
+                continue
+            start, end = part.indptr[j], part.indptr[j + 1]
+            rows = part.rows[start:end]
+            tf = part.tf[start:end].astype(np.float64)
+            found.append((rows + offset if offset else rows, (idf * (tf / (norm[rows] + tf))).astype(np.float32)))
+        self._weights[token] = found  # one assignment: safe when searches run in threads
+        return found
 
     def idf(self, token: str) -> float:
         """Lucene-style idf; 0 for a token no passage has."""
@@ -172,16 +183,13 @@ class LexicalIndex:
         return math.log(1 + (self.n_passages - df + 0.5) / (df + 0.5))
 
     def scores(self, tokens: list[str]) -> np.ndarray:
-        """BM25 score of every passage (zeros when no token is known); a repeated token counts again."""
+        """BM25 score of every passage (zeros when no token is known); a repeated token counts again.
+        Summed in float32 in query-token order, as bm25s sums."""
         scores = np.zeros(self.n_passages, dtype=np.float32)
         for token in tokens:
-            if token not in self.doc_freq:
-                continue
-            for part in self._scored:
-                j = part.columns.get(token)
-                if j is not None:
-                    start, end = part.indptr[j], part.indptr[j + 1]
-                    scores[part.rows[start:end]] += part.scores[start:end]
+            if token in self.doc_freq:
+                for rows, weights in self._token_weights(token):
+                    scores[rows] += weights
         return scores
 
     def search(self, tokens: list[str], k: int, scores: np.ndarray | None = None) -> list[Hit]:
