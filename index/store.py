@@ -299,30 +299,35 @@ def read_segment(index_dir: Path, name: str, files: FileTable) -> Segment:
     return segment
 
 
-def read_live_segments(index_dir: Path, manifest: dict[str, Any],
-                       entries: list[dict[str, Any]]) -> list[tuple[Segment, np.ndarray]]:
+LiveSegment = tuple[Segment, np.ndarray, set[str]]  # a segment, which passages are alive, its removed documents
+
+
+def read_live_segments(index_dir: Path, manifest: dict[str, Any], entries: list[dict[str, Any]]) -> list[LiveSegment]:
     """The given segments, verified against their checksums first (their contents are about to be
-    copied into new files), each with which of its passages are alive."""
+    copied into new files), each with which of its passages are alive and its removed documents."""
     read = []
     for entry in entries:
         files = segment_files(manifest["files"], entry["name"])
         verify_files(Path(index_dir), files)
         segment = read_segment(index_dir, entry["name"], files)
-        read.append((segment, ~segment.dead(set(entry["deleted"]))))
+        deleted = set(entry["deleted"])
+        read.append((segment, ~segment.dead(deleted), deleted))
     return read
 
 
-def merge_segments(root: Path, name: str, live: list[tuple[Segment, np.ndarray]], sync: bool = False
+def merge_segments(root: Path, name: str, live: list[LiveSegment], sync: bool = False
                    ) -> tuple[dict[str, Any], FileTable]:
-    """One new segment holding the alive passages of the given ones, in order (compaction)."""
-    deleted = {p.doc_id for segment, alive in live for p, a in zip(segment.passages, alive, strict=True) if not a}
-    documents = [d for segment, _ in live for d in segment.documents if d.doc_id not in deleted]
-    passages = [p for segment, alive in live for p, a in zip(segment.passages, alive, strict=True) if a]
+    """One new segment holding the alive documents and passages of the given ones, in order (compaction).
+    A replaced document is removed in one segment and alive in another: what is removed is per segment."""
+    documents = [d for segment, _, deleted in live for d in segment.documents if d.doc_id not in deleted]
+    passages = [p for segment, alive, _ in live for p, a in zip(segment.passages, alive, strict=True) if a]
+    if len({d.doc_id for d in documents}) != len(documents):
+        raise ValueError(f"segment {name} would hold a document twice")
     files = write_segment(
-        root, name, documents, passages, np.concatenate([s.vectors[alive] for s, alive in live]),
-        np.concatenate([s.sentence_vectors[s.sentence_rows(alive)] for s, alive in live]),
-        np.concatenate([s.sentence_counts[alive] for s, alive in live]),
-        TermCounts.concat([s.terms.without(~alive) for s, alive in live]), sync)
+        root, name, documents, passages, np.concatenate([s.vectors[alive] for s, alive, _ in live]),
+        np.concatenate([s.sentence_vectors[s.sentence_rows(alive)] for s, alive, _ in live]),
+        np.concatenate([s.sentence_counts[alive] for s, alive, _ in live]),
+        TermCounts.concat([s.terms.without(~alive) for s, alive, _ in live]), sync)
     return segment_entry(name, documents, passages), files
 
 

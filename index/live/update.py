@@ -142,6 +142,8 @@ def _to_compact(entries: list[dict[str, Any]], settings: Settings) -> list[int]:
     if len(entries) > settings.live_max_segments:
         largest = max(range(len(entries)), key=lambda i: sizes[i][0] - sizes[i][1])
         pick |= set(range(len(entries))) - {largest}
+    if len(pick) == 1 and not sizes[next(iter(pick))][1]:
+        return []  # one segment with nothing removed: rewriting it would change nothing
     return sorted(pick)
 
 
@@ -158,7 +160,7 @@ def _graph(index_dir: Path, manifest: dict[str, Any], entries: list[dict[str, An
             dense.index.add(np.ascontiguousarray(appended, dtype=np.float32))
             return dense
     live = read_live_segments(index_dir, {"files": files}, entries)
-    vectors = np.concatenate([segment.vectors[alive] for segment, alive in live])
+    vectors = np.concatenate([segment.vectors[alive] for segment, alive, _ in live])
     return DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
 
 

@@ -67,6 +67,20 @@ def test_compacted_and_uncompacted_indexes_hold_and_rank_the_same(index_copy, tm
             [(r.doc_id, r.start) for r in sb.search(question, k=3).results]
 
 
+def test_compaction_keeps_a_replaced_document_once_with_its_new_text(index_copy, settings, embedder):
+    """The replaced copy is removed in the old segment and alive in the new one; merging both keeps the new."""
+    eager = settings.model_copy(update={"live_max_segments": 1, "live_max_deleted_fraction": 0.001})
+    old = load_corpus(SEED_CORPUS).documents[0]
+    new = Document(old.doc_id, old.title, old.text + "\n嘉兴新建了一座天文台。")
+    report = add_documents(index_copy, [new], eager, embedder, progress=False)
+    manifest = read_manifest(index_copy)
+    assert report.replaced == [old.doc_id] and report.compacted == 2
+    assert len(manifest["segments"]) == 1 and not manifest["segments"][0]["deleted"]
+    index = load_index(index_copy, manifest["model"])
+    assert index.documents[old.doc_id].text.endswith("天文台。") and len(index.documents) == 5
+    assert all(index.documents[p.doc_id].text[p.start:p.end] == p.text for p in index.passages)
+
+
 def test_an_update_leaves_the_other_segments_files_untouched(index_copy, settings, embedder):
     before = read_manifest(index_copy)
     base = index_copy / SEGMENTS / before["segments"][0]["name"]
