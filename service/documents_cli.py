@@ -59,17 +59,22 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     from index.store import DOCUMENTS, PASSAGES, read_jsonl, read_manifest
 
     index_dir = _index_dir(args, settings)
-    read_manifest(index_dir)
-    passages = Counter(row["doc_id"] for row in read_jsonl(index_dir / PASSAGES))
-    rows = [{"doc_id": d["doc_id"], "title": d["title"], "date": d.get("date", ""), "chars": len(d["text"]),
-             "passages": passages[d["doc_id"]]} for d in read_jsonl(index_dir / DOCUMENTS)]
+    manifest = read_manifest(index_dir)
+    if manifest.get("backend") == "milvus":  # the documents live in Milvus, not in the folder
+        from index.retrieve.backends.milvus import document_table
+
+        rows = document_table(index_dir, manifest, settings)
+    else:
+        passages = Counter(row["doc_id"] for row in read_jsonl(index_dir / PASSAGES))
+        rows = [{"doc_id": d["doc_id"], "title": d["title"], "date": d.get("date", ""), "chars": len(d["text"]),
+                 "passages": passages[d["doc_id"]]} for d in read_jsonl(index_dir / DOCUMENTS)]
     if args.json:
         print(json.dumps({"index_dir": str(index_dir), "documents": rows}, ensure_ascii=False))
         return 0
     for row in rows:
         print(f"{row['doc_id']}\t{row['title']}\t{row['date'] or '-'}\t{row['chars']} chars\t"
               f"{row['passages']} passages")
-    print(f"{len(rows)} documents, {sum(passages.values())} passages in {index_dir}", file=sys.stderr)
+    print(f"{len(rows)} documents, {sum(row['passages'] for row in rows)} passages in {index_dir}", file=sys.stderr)
     return 0
 
 

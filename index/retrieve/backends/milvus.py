@@ -52,7 +52,7 @@ DOCUMENT_CHUNK_CHARS = 16_000  # at most 4 UTF-8 bytes a character: a chunk alwa
 SENTENCE_CHUNK_CHARS = 65_000  # base64 characters per element of the sentence-vector array
 SENTENCE_CHUNKS = 64
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults (Milvus's own k1 default is 1.2)
-SCAN_BATCH = 4_096
+SCAN_BATCH = 16_384  # Milvus's largest query result
 _PLACEHOLDER = [0.0, 0.0]  # every Milvus collection needs a vector field; documents and meta have none
 
 
@@ -305,17 +305,25 @@ class MilvusStore:
         return int(json.loads(rows[0]["value"])) if rows else 0
 
     def scan(self, kind: str, fields: list[str], filter: str = "") -> list[dict[str, Any]]:
-        def read() -> list[dict[str, Any]]:
-            iterator = self.client.query_iterator(self.names[kind], batch_size=SCAN_BATCH, filter=filter,
-                                                  output_fields=fields)
-            rows: list[dict[str, Any]] = []
-            try:
-                while batch := iterator.next():
-                    rows.extend(batch)
-            finally:
-                iterator.close()
-            return rows
-        return self.call(f"read the {kind} collection", read)
+        """Every row of a collection, read in ranges of its ordering key (passages: id, documents:
+        position), each range split until it fits Milvus's query limit (a long document is many rows).
+        Not query_iterator: Milvus Lite does not implement the timestamp call it makes."""
+        key = "id" if kind == "passages" else "position"
+        end = int(self.meta()["next_id" if kind == "passages" else "next_position"])
+        step = SCAN_BATCH if kind == "passages" else SCAN_BATCH // 16
+        rows: list[dict[str, Any]] = []
+        ranges = [(at, min(at + step, end)) for at in range(0, end, step)]
+        while ranges:
+            low, high = ranges.pop(0)
+            where = f"{key} >= {low} and {key} < {high}" + (f" and ({filter})" if filter else "")
+            found = self.call(f"read the {kind} collection", self.client.query, self.names[kind],
+                              filter=where, output_fields=fields, limit=SCAN_BATCH)
+            if len(found) < SCAN_BATCH or high - low == 1:
+                rows.extend(found)
+            else:  # the range may hold more rows than one query returns: read it in halves
+                middle = (low + high) // 2
+                ranges[:0] = [(low, middle), (middle, high)]
+        return rows
 
     def documents(self) -> dict[str, Document]:
         rows = self.scan("documents", ["doc_id", "chunk", "position", "title", "source", "date", "author", "text"])
@@ -475,3 +483,12 @@ def load_milvus_index(index_dir: Path, manifest: dict[str, Any], model: dict[str
     return MilvusLoadedIndex({**manifest, "counts": counts_now}, documents, passages, retriever, retriever,
                              sentence_vectors, sentence_start, retriever=retriever, store=store,
                              generation=generation)
+
+
+def document_table(index_dir: Path, manifest: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
+    """What `qa documents` lists, read from Milvus: id, title, date, characters, passages."""
+    check_milvus_manifest(index_dir, manifest, manifest.get("model", {}))
+    store = open_store(index_dir, manifest, settings)
+    passages = Counter(row["doc_id"] for row in store.scan("passages", ["doc_id"]))
+    return [{"doc_id": d.doc_id, "title": d.title, "date": d.date, "chars": len(d.text),
+             "passages": passages[d.doc_id]} for d in store.documents().values()]

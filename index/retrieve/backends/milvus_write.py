@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from index.build import BuildReport, index_manifest_fields, passage_context_text, prepare
+import numpy as np
+
+from index.build import BuildReport, Prepared, index_manifest_fields, passage_context_text, prepare
 from index.encoder.embedder import Embedder, check_index_encoder
 from index.ingest.documents import Document, load_corpus
 from index.live.lock import writer_lock
@@ -44,7 +46,9 @@ from index.store import (
     check_replaceable,
     check_writable,
     corpus_fingerprint,
+    load_index,
     read_manifest,
+    read_tokens,
 )
 
 
@@ -74,12 +78,7 @@ def _write_prepared(store: MilvusStore, documents: list[Document], prepared, set
 def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedder: Embedder,
                        progress: bool = True) -> BuildReport:
     """Like index.build.build_index, into Milvus: a Lite file in the folder, or the server at milvus_uri."""
-    check_uri(settings.milvus_uri)
-    check_replaceable(index_dir)
-    check_writable(index_dir)
-    server = is_server(settings.milvus_uri)
-    if server:
-        connect(settings.milvus_uri, settings)  # unreachable: say so before the embedding, not after
+    _check_target(index_dir, settings)
     seconds: dict[str, float] = {}
     started = last = time.perf_counter()
 
@@ -90,8 +89,45 @@ def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedd
         last = now
 
     loaded = load_corpus(corpus)
-    documents = loaded.documents
-    prepared = prepare(documents, settings, embedder, progress, lap)
+    prepared = prepare(loaded.documents, settings, embedder, progress, lap)
+    fields = index_manifest_fields(settings, embedder.dim, embedder.fingerprint)
+    _write_build(index_dir, settings, loaded.documents, prepared, {**fields, "corpus_path": str(corpus)})
+    lap("milvus")
+    seconds["total"] = time.perf_counter() - started
+    return BuildReport(Path(index_dir), len(loaded.documents), len(prepared.passages), loaded.problems, seconds)
+
+
+def copy_local_index(local_dir: Path, index_dir: Path, settings: Settings) -> BuildReport:
+    """A Milvus index of exactly what a local index holds: its documents, passages, tokens and
+    stored vectors (nothing is re-embedded). Moving an index to Milvus, and comparing the two
+    backends on the same vectors (the tests, the bench)."""
+    _check_target(index_dir, settings)
+    started = time.perf_counter()
+    manifest = read_manifest(local_dir)
+    local = load_index(local_dir, manifest.get("model", {}), settings.hnsw_ef_search)
+    prepared = Prepared(local.passages, read_tokens(local_dir),
+                        local.dense.index.reconstruct_n(0, len(local.dense)),
+                        [np.asarray(local.sentences_of(i)) for i in range(len(local.passages))])
+    documents = list(local.documents.values())
+    kept = ("model", "chunking", "tokenizer_version", "corpus_path")
+    fields = {key: manifest[key] for key in kept if key in manifest}
+    _write_build(index_dir, settings, documents, prepared, fields)
+    seconds = {"milvus": time.perf_counter() - started, "total": time.perf_counter() - started}
+    return BuildReport(Path(index_dir), len(documents), len(prepared.passages), [], seconds)
+
+
+def _check_target(index_dir: Path, settings: Settings) -> None:
+    check_uri(settings.milvus_uri)
+    check_replaceable(index_dir)
+    check_writable(index_dir)
+    if is_server(settings.milvus_uri):
+        connect(settings.milvus_uri, settings)  # unreachable: say so before the embedding, not after
+
+
+def _write_build(index_dir: Path, settings: Settings, documents: list[Document], prepared: Prepared,
+                 fields: dict[str, Any]) -> None:
+    """New collections filled with `prepared`, and the folder (manifest, Lite file) swapped in whole."""
+    server = is_server(settings.milvus_uri)
     old = _old_store(index_dir, settings, settings.milvus_uri) if server else None
     build_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 1_000_000:06d}"
     names = collection_names(settings.milvus_collection_prefix, build_id)
@@ -102,10 +138,9 @@ def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedd
         uri = settings.milvus_uri if server else str(staging.absolute() / LITE_FILE)
         store = MilvusStore(connect(uri, settings), uri, names)
         try:
-            store.create(embedder.dim, dense_kind, settings)
+            store.create(int(fields["model"]["dim"]), dense_kind, settings)
             _write_prepared(store, documents, prepared, settings, 0, 0)
-            store.set_meta({"generation": 1, "next_id": len(prepared.passages),
-                            "next_position": len(documents)})
+            store.set_meta({"generation": 1, "next_id": len(prepared.passages), "next_position": len(documents)})
             store.flush()
         except BaseException:
             if server:
@@ -114,14 +149,12 @@ def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedd
         finally:
             if not server:
                 disconnect(uri)
-        lap("milvus")
         manifest = {
             "format_version": FORMAT_VERSION,
             "backend": "milvus",
-            **index_manifest_fields(settings, embedder.dim, embedder.fingerprint),
+            **fields,
             "milvus": {"layout": LAYOUT_VERSION, "uri": settings.milvus_uri if server else LITE_FILE,
                        "collections": names, "dense_index": dense_kind, "bm25": {"k1": BM25_K1, "b": BM25_B}},
-            "corpus_path": str(corpus),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "corpus_fingerprint": corpus_fingerprint(documents),
             "counts": {"documents": len(documents), "passages": len(prepared.passages)},
@@ -131,8 +164,6 @@ def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedd
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     if old is not None and old.names != names:
         old.drop()
-    seconds["total"] = time.perf_counter() - started
-    return BuildReport(Path(index_dir), len(documents), len(prepared.passages), loaded.problems, seconds)
 
 
 def _open(index_dir: Path, settings: Settings, model: dict[str, Any] | None) -> tuple[dict[str, Any], MilvusStore]:
