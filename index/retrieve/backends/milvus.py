@@ -377,8 +377,11 @@ class MilvusRetriever:
 
     def _hits(self, results: Any) -> list[Hit]:
         # Milvus Lite returns BM25 distances negated (better is more negative); a server returns them
-        # positive. A BM25 score is never negative, so its magnitude is the score either way.
-        hits = [(self.position[h["id"]], abs(float(h["distance"]))) for h in results[0] if h["id"] in self.position]
+        # positive. A BM25 score is never negative, so its magnitude is the score either way. Milvus's
+        # BM25 keeps the (k1 + 1) factor that bm25s's Lucene variant drops (measured: 2.50 times bm25s
+        # on the seed questions): divided out, the ranking stage sees scores on the scale it was trained on.
+        hits = [(self.position[h["id"]], abs(float(h["distance"])) / (BM25_K1 + 1)) for h in results[0]
+                if h["id"] in self.position]
         return sorted(hits, key=lambda hit: (-hit[1], hit[0]))  # ties by passage number, as bm25s's
 
     def bm25(self, text: str, n: int, only: list[int] | None = None) -> list[Hit]:
