@@ -366,6 +366,7 @@ class MilvusRetriever:
         self.n_passages = len(milvus_ids)
         self.kind = kind
         self.ef_search = ef_search
+        self._last = threading.local()  # the last dense search's scores, per thread (see dense_cosines)
 
     def __len__(self) -> int:
         return self.n_passages
@@ -399,23 +400,29 @@ class MilvusRetriever:
     def dense_search(self, vector: np.ndarray, n: int) -> list[Hit]:
         if n <= 0:
             return []
+        vector = np.asarray(vector, dtype=np.float32)
         params: dict[str, Any] = {"metric_type": "IP"}
         if self.kind == "hnsw":
             params["params"] = {"ef": max(self.ef_search, n)}
         results = self.store.call("search", self.store.client.search, self.store.names["passages"],
-                                  data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="dense",
-                                  limit=min(n, 16_384), output_fields=[], search_params=params)
-        return [(self.position[h["id"]], float(h["distance"])) for h in results[0] if h["id"] in self.position]
+                                  data=[vector.tolist()], anns_field="dense", limit=min(n, 16_384), output_fields=[],
+                                  search_params=params)
+        hits = [(self.position[h["id"]], float(h["distance"])) for h in results[0] if h["id"] in self.position]
+        self._last.vector, self._last.scores = vector.tobytes(), dict(hits)
+        return hits
 
     def dense_cosines(self, vector: np.ndarray, passage_ids: list[int]) -> np.ndarray:
-        if not passage_ids:
-            return np.zeros(0, dtype=np.float32)
-        ids = [self.milvus_ids[i] for i in passage_ids]
-        rows = self.store.call("read vectors", self.store.client.get, self.store.names["passages"], ids=ids,
-                               output_fields=["dense"])
-        by_id = {row["id"]: row["dense"] for row in rows}
-        vectors = np.array([by_id[i] for i in ids], dtype=np.float32)
-        return vectors @ np.asarray(vector, dtype=np.float32)
+        """Cosines of the given passages: those the last dense search of this thread found (for the
+        same vector) are known; the rest are read back from Milvus (one call, not one per passage)."""
+        vector = np.asarray(vector, dtype=np.float32)
+        known = self._last.scores if getattr(self._last, "vector", None) == vector.tobytes() else {}
+        missing = [self.milvus_ids[i] for i in passage_ids if i not in known]
+        if missing:
+            rows = self.store.call("read vectors", self.store.client.get, self.store.names["passages"], ids=missing,
+                                   output_fields=["dense"])
+            known = {**known, **{self.position[row["id"]]: float(np.asarray(row["dense"], dtype=np.float32) @ vector)
+                                 for row in rows}}
+        return np.array([known[i] for i in passage_ids], dtype=np.float32)
 
 
 @dataclass

@@ -60,8 +60,9 @@ def test_manifest_names_backend_uri_collections_and_model(milvus_seed_dir, milvu
     assert not any(p.suffix in (".faiss", ".jsonl", ".npy") for p in milvus_seed_dir.iterdir())
 
 
-def test_seed_gate_within_tolerance_of_local(searcher, milvus_searcher):
-    _within_tolerance_of_local("seed", searcher, milvus_searcher, load_expected())
+@pytest.mark.parametrize("name", ["seed", "seed-traditional"])  # traditional: the OpenCC copy Milvus analyses
+def test_seed_gate_within_tolerance_of_local(name, searcher, milvus_searcher):
+    _within_tolerance_of_local(name, searcher, milvus_searcher, load_expected())
 
 
 def test_cmrc_gate_within_tolerance_of_local(settings, embedder, tmp_path_factory):
