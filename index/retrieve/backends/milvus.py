@@ -35,7 +35,7 @@ from index.ingest.documents import Document
 from index.retrieve.backends import BackendError
 from index.retrieve.dense import Hit
 from index.settings import Settings
-from index.store import FORMAT_VERSION, IndexLoadError, LoadedIndex
+from index.store import FORMAT_VERSION, LoadedIndex
 from index.tokenize import TOKENIZER_VERSION, default_stopwords, ensure_jieba, normalize_for_match
 
 # pymilvus configures its loggers when imported (above), then logs every failed call with a traceback
@@ -442,14 +442,17 @@ def check_milvus_manifest(index_dir: Path, manifest: dict[str, Any], model: dict
             or not isinstance(milvus.get("uri"), str):
         raise BackendError(f"index at {index_dir} has a Milvus manifest this program cannot read; rebuild it "
                            f"with: qa index --backend milvus --index-dir {index_dir}")
+    # BackendError, not IndexLoadError: the evaluation rebuilds an index that fails with the latter, and
+    # would rebuild a Milvus index as local files; the user decides where a rebuild goes.
+    rebuild = f"; rebuild it with: qa index --backend milvus --index-dir {index_dir}"
     if manifest.get("tokenizer_version") != TOKENIZER_VERSION:
-        raise IndexLoadError(index_dir, f"was tokenized by another version ({manifest.get('tokenizer_version')}, "
-                             f"now {TOKENIZER_VERSION})")
+        raise BackendError(f"index at {index_dir} was tokenized by another version "
+                           f"({manifest.get('tokenizer_version')}, now {TOKENIZER_VERSION}){rebuild}")
     built_with = manifest.get("model", {})
-    for key in ("name", "weights_sha256"):
-        if built_with.get(key) != model.get(key):
-            raise IndexLoadError(index_dir, f"was built with a different embedding model ({key} "
-                                 f"{built_with.get(key)!r}, now {model.get(key)!r})")
+    for key in ("name", "weights_sha256", "converter_version", "encoder"):
+        if key in model and built_with.get(key) != model.get(key):
+            raise BackendError(f"index at {index_dir} was built with a different embedding model or encoder "
+                               f"({key} {built_with.get(key)!r}, now {model.get(key)!r}){rebuild}")
     return milvus
 
 

@@ -178,3 +178,13 @@ def test_credentials_in_the_uri_are_refused(tmp_path, settings, embedder):
         build_milvus_index(SEED_CORPUS, tmp_path / "x", settings.model_copy(
             update={"milvus_uri": "http://root:secret@127.0.0.1:9"}), embedder, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_an_index_of_another_model_is_an_error_not_a_local_rebuild(milvus_copy, settings, embedder):
+    """The evaluation rebuilds a stale index; a Milvus one must not come back as local files."""
+    manifest = json.loads((milvus_copy / MANIFEST).read_text())
+    manifest["model"]["weights_sha256"] = "another-model"
+    (milvus_copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BackendError, match="different embedding model.*qa index --backend milvus"):
+        open_or_build(benchmarks(settings)["seed"], milvus_copy, settings, embedder)
+    assert json.loads((milvus_copy / MANIFEST).read_text())["backend"] == "milvus"
