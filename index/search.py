@@ -24,8 +24,9 @@ from index.query import validate_request
 from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranker
 from index.rank.analysis import QuestionView
 from index.rank.reranker import FEATURE_LISTS
+from index.retrieve.backends import open_index, retriever_for
 from index.settings import Settings
-from index.store import LoadedIndex, load_index, read_manifest
+from index.store import LoadedIndex, read_manifest
 from index.tokenize import ChineseTokenizer
 
 
@@ -89,6 +90,7 @@ class Searcher:
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.retriever = retriever_for(index)  # the backend seam: local files or Milvus
         self.tokenizer = ChineseTokenizer()
         self.reranker = Reranker(ranker_model, PassageViews(index, self.tokenizer))
 
@@ -101,33 +103,33 @@ class Searcher:
         the index, only if a dense search comes after all; BM25 results are not reranked."""
         if embedder is None and not load_model:
             built_with = read_manifest(index_dir).get("model", {})
-            index = load_index(index_dir, {**built_with, "name": settings.model_name}, settings.hnsw_ef_search)
+            index = open_index(index_dir, {**built_with, "name": settings.model_name}, settings)
             lazy = LazyEmbedder(lambda: load_embedder(settings, log=log),
                                 lambda e: check_index_encoder(index_dir, built_with, e.fingerprint))
             return cls(index, lazy, settings)
         embedder = embedder or load_embedder(settings, log=log)
         model = {"name": settings.model_name, **embedder.fingerprint}
-        index = load_index(index_dir, model, settings.hnsw_ef_search)
+        index = open_index(index_dir, model, settings)
         check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
         return cls(index, embedder, settings, load_ranker_model(settings, embedder) if ranker else None)
 
     def question_view(self, question: str) -> QuestionView:
         tokens = self.tokenizer(question)  # once: for BM25, ranking and evidence
-        return QuestionView.of(question, tokens, self.index.lexical.idf, self.index.lexical.n_passages)
+        return QuestionView.of(question, tokens, self.retriever.idf, self.retriever.n_passages)
 
     def retrieve(self, question: str, mode: str = "hybrid", query_vector: np.ndarray | None = None,
                  n: int | None = None) -> Retrieved:
         """Retrieve and fuse; every candidate gets both retrievers' scores where they can be computed."""
         view = self.question_view(question)
         n = n or self.settings.candidates
-        bm25_all = self.index.lexical.scores(view.tokens) if mode in ("hybrid", "bm25") else None
+        lexical = self.retriever.lexical_search(question, view.tokens, n) if mode in ("hybrid", "bm25") else None
         if mode in ("hybrid", "dense") and query_vector is None:
             query_vector = self.embedder.embed_query(question)
         lists: dict[str, list[tuple[int, float]]] = {}
-        if bm25_all is not None:
-            lists["bm25"] = self.index.lexical.search(view.tokens, n, bm25_all)
+        if lexical is not None:
+            lists["bm25"] = lexical.hits
         if query_vector is not None:
-            lists["dense"] = self.index.dense.search(query_vector, n)
+            lists["dense"] = self.retriever.dense_search(query_vector, n)
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(
                 {name: [pid for pid, _ in hits] for name, hits in lists.items()},
@@ -137,11 +139,11 @@ class Searcher:
         else:
             ranked = lists[mode]
         ids = [pid for pid, _ in ranked]
-        bm25 = bm25_all[ids] if bm25_all is not None else np.zeros(len(ids))
+        bm25 = lexical.scores(ids) if lexical is not None else np.zeros(len(ids))
         if mode == "dense":  # the retriever's own scores
             dense = np.array([score for _, score in ranked])
         elif query_vector is not None:
-            dense = self.index.dense.cosines(query_vector, ids)
+            dense = self.retriever.dense_cosines(query_vector, ids)
         else:
             dense = np.full(len(ids), np.nan)
         return Retrieved(view, ids, np.array([s for _, s in ranked]), np.asarray(bm25, dtype=np.float64),

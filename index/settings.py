@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
 
+    # --- where an index is stored: "local" files or Milvus (qa index --backend) ---
+    index_backend: Literal["local", "milvus"] = "local"  # what qa index builds unless --backend says
+    # empty: Milvus Lite, a database file inside the index folder; http://host:19530: a Milvus
+    # server or cluster (2.5 or later). The manifest records the URI, never the token.
+    milvus_uri: str = ""
+    milvus_token: str = ""  # for a secured server ("user:password" or an API key); never written to disk
+    milvus_collection_prefix: str = "zhqa"  # collections are <prefix>_<build id>_<passages|documents|meta>
+    milvus_timeout: float = 10.0  # seconds to connect to a Milvus server before saying it is unreachable
+    milvus_insert_batch: int = 512  # rows per insert call
+
     # --- service -----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000

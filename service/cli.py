@@ -35,8 +35,17 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     corpus = Path(args.corpus) if args.corpus else settings.corpus_path
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir_for(corpus)
     check_replaceable(index_dir)  # before the model loads: a folder we must not replace is refused at once
+    backend = args.backend or settings.index_backend
+    if backend == "milvus":
+        from index.retrieve.backends.milvus import check_uri, connect, is_server
+
+        check_uri(settings.milvus_uri)
+        if is_server(settings.milvus_uri):
+            connect(settings.milvus_uri, settings)  # an unreachable server is reported before the model loads
+        from index.retrieve.backends.milvus_write import build_milvus_index as build_index
     embedder = load_embedder(settings, log=log)
-    log(f"Indexing {corpus} into {index_dir} ...")
+    where = "" if backend == "local" else f" (Milvus: {settings.milvus_uri or 'Milvus Lite, a file in the folder'})"
+    log(f"Indexing {corpus} into {index_dir}{where} ...")
     report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
     for problem in report.problems:
         log(f"warning: {problem}")
@@ -186,6 +195,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help=f"corpus folder or .jsonl file (default: {rel(settings.corpus_path)})")
     p.add_argument("--index-dir", metavar="DIR", help=f"where to write the index (default: {rel(settings.index_dir)} "
                    "for the bundled corpus, a sibling folder named after any other corpus)")
+    p.add_argument("--backend", choices=("local", "milvus"),
+                   help=f"where the index is stored (default {settings.index_backend}): local files (bm25s + "
+                   "FAISS), or Milvus: a Milvus Lite file in the folder unless QA_MILVUS_URI names a server "
+                   "(QA_MILVUS_TOKEN for a secured one); search, eval and serve read it from the manifest")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_index)
 
@@ -216,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from index.live import IndexBusyError, UnknownDocumentError
     from index.query import QueryError
     from index.rank.model import RankerModelError
+    from index.retrieve.backends import BackendError
     from index.store import IndexLoadError, NotAnIndexError
 
     try:
@@ -231,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueryError as exc:
         log(f"qa: error: {exc.message}")
     except (CliError, CorpusError, IndexLoadError, NotAnIndexError, ModelConversionError,
-            RankerModelError, DocumentsCliError, UnknownDocumentError, IndexBusyError) as exc:
+            RankerModelError, DocumentsCliError, UnknownDocumentError, IndexBusyError, BackendError) as exc:
         log(f"qa: error: {exc}")
     except KeyboardInterrupt:
         log("qa: interrupted")

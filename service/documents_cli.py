@@ -54,11 +54,17 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
-    from index.store import document_listing
+    from index.store import document_listing, read_manifest
 
     index_dir = _index_dir(args, settings)
-    rows = [{"doc_id": d.doc_id, "title": d.title, "date": d.date or "", "chars": len(d.text), "passages": n}
-            for d, n in document_listing(index_dir)]
+    manifest = read_manifest(index_dir)
+    if manifest.get("backend") == "milvus":  # the documents live in Milvus, not in the folder
+        from index.retrieve.backends.milvus import document_table
+
+        rows = document_table(index_dir, manifest, settings)
+    else:
+        rows = [{"doc_id": d.doc_id, "title": d.title, "date": d.date or "", "chars": len(d.text),
+                 "passages": n} for d, n in document_listing(index_dir)]
     if args.json:
         print(json.dumps({"index_dir": str(index_dir), "documents": rows}, ensure_ascii=False))
         return 0

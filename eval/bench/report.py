@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval.bench.milvus import markdown_section
 from eval.bench.search import UNRANKED
 from index.settings import MODES
 
@@ -82,6 +83,7 @@ def markdown(results: dict) -> str:
                 for n, s in scale["sizes"].items()]),
         "", f"The index switches from exact to HNSW at {scale['hnsw_threshold']:,} passages (settings.hnsw_threshold).",
         *_updates_section(results.get("updates")),
+        *markdown_section(results.get("milvus")),
     ]
     return "\n".join(parts) + "\n"
 

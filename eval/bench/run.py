@@ -43,13 +43,16 @@ class BenchPlan:
     cold_rounds: int
     layout_questions: int
     update_sizes: tuple[int, ...] = ()  # synthetic index sizes for the add/remove timings (and the seed)
+    milvus_sizes: tuple[int, ...] = ()  # synthetic sizes for the Milvus Lite backend beside the local one
+    milvus_questions: int = 40  # at the synthetic sizes (Milvus Lite answers in tens of ms to seconds there)
 
 
 FULL = BenchPlan(questions=226, rounds=3, http_requests=200, concurrencies=(1, 4, 8, 16), build_rounds=3,
                  cmrc_build=True, scale_sizes=(100_000, 1_000_000), cold_rounds=5, layout_questions=60,
-                 update_sizes=(100_000,))
+                 update_sizes=(100_000,), milvus_sizes=(100_000,))
 QUICK = BenchPlan(questions=12, rounds=1, http_requests=16, concurrencies=(1, 8), build_rounds=1,
-                  cmrc_build=False, scale_sizes=(3_000,), cold_rounds=1, layout_questions=8, update_sizes=(2_000,))
+                  cmrc_build=False, scale_sizes=(3_000,), cold_rounds=1, layout_questions=8, update_sizes=(2_000,),
+                  milvus_sizes=(3_000,), milvus_questions=8)
 
 
 def machine() -> dict:
@@ -113,6 +116,8 @@ def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Pat
     results["scale"] = _scale(settings, embedder, seed, questions, plan, log)
     log(f"updates: add and remove one article at the seed size and at {', '.join(map(str, plan.update_sizes))} ...")
     results["updates"] = _updates(settings, embedder, seed, index_dir, plan, results)
+    log(f"milvus: Milvus Lite beside local at the seed size and {', '.join(map(str, plan.milvus_sizes))} ...")
+    results["milvus"] = run_milvus(settings, embedder, seed, questions, plan)
     results["targets"] = targets(results, settings)
     results["seconds"] = round(time.perf_counter() - started, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +146,27 @@ def _scale(settings: Settings, embedder, seed: Searcher, questions: list[str], p
         sizes[str(n)] = bench_size(n, real, sentences, query_vectors, query_tokens, settings)
     return {"real_vectors": len(real), "real_sentences": len(sentences), "hnsw_threshold": settings.hnsw_threshold,
             "sizes": sizes}
+
+
+def run_milvus(settings: Settings, embedder, seed: Searcher, questions: list[str], plan: BenchPlan) -> dict:
+    from eval.bench.milvus import bench_milvus
+
+    documents = list(seed.index.documents.values()) + load_corpus(benchmarks(settings)["cmrc2018"].corpus).documents
+    return bench_milvus(settings, embedder, questions, plan.rounds, plan.milvus_sizes, _real_vectors([seed]),
+                        sentence_tokens(documents, ChineseTokenizer()), plan.milvus_questions)
+
+
+def run_milvus_only(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=log) -> dict:
+    """`qa bench --only milvus`: just the Milvus section, written to bench-milvus.json."""
+    embedder = load_embedder(settings, log=log)
+    seed = open_or_build(benchmarks(settings)["seed"], index_dir, settings, embedder, log=log)
+    questions = [q.question for q in load_seed_questions()][: plan.questions]
+    log(f"milvus: Milvus Lite beside local at the seed size and {', '.join(map(str, plan.milvus_sizes))} ...")
+    results = {"machine": machine(), "commit": commit(), "plan": plan.__dict__,
+               "milvus": run_milvus(settings, embedder, seed, questions, plan)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench-milvus.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results
 
 
 def _updates(settings: Settings, embedder, seed: Searcher, index_dir: Path, plan: BenchPlan, results: dict) -> dict:
