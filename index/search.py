@@ -179,7 +179,8 @@ class Searcher:
         evidence_inputs = [views.joined(r.passage_ids, Span(r.start, r.end), retrieved.query_vector) for r in merged]
         evidence = choose_evidence_many(retrieved.question, [view for view, _ in evidence_inputs],
                                         model.sentences if model is not None else None,
-                                        [cosines for _, cosines in evidence_inputs])
+                                        [cosines for _, cosines in evidence_inputs],
+                                        self.settings.evidence_label_chars)
         results = [self._result(rank, result, ranked, position, retrieved, raw, span)
                    for rank, (result, span) in enumerate(zip(merged, evidence, strict=True), start=1)]
         confidences = [r.confidence for r in results if r.confidence is not None]

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # it gives way: no result repeats another's text. 400 = max_passage_chars: no result is longer
     # than the longest passage (320 measured too: shorter results, fewer answers in the first)
     merge_max_chars: int = 400
+    # evidence: a line at most this long with no sentence end mark (a timeline's date, a list's
+    # lead-in) is shown with the sentence it introduces; 0 never joins
+    evidence_label_chars: int = 30
     ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
     # no_answer when the best result's confidence is below this: the value that flags 5% of the
     # training questions' answerable lists out of fold (qa train-ranker prints it)
