@@ -75,8 +75,12 @@ def importance_table(limit: int = 12) -> str:
         info = RankerModel.load().info
     except RankerModelError as exc:
         return str(exc)
-    rows = list(info.get("importance_passages", {}).items())[:limit]
-    return "| feature | share of gain |\n|---|---|\n" + "\n".join(f"| {n} | {g:.3f} |" for n, g in rows)
+    tables = []
+    for key, heading in (("importance_passages", "reranker"), ("importance_answerable", "no-answer model")):
+        rows = list(info.get(key, {}).items())[:limit]
+        tables.append(f"| {heading} feature | share of gain |\n|---|---|\n"
+                      + "\n".join(f"| {n} | {g:.3f} |" for n, g in rows))
+    return "\n\n".join(tables)
 
 
 def worst_questions(report: ModeReport, limit: int = WORST_SHOWN) -> str:

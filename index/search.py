@@ -157,7 +157,7 @@ class Searcher:
                                   reorder=rerank)
         tail = retrieved.passage_ids[top:]
         return Ranked(head.passage_ids + tail, head.scores + [float(s) for s in retrieved.fused[top:]],
-                      head.confidence + [None] * len(tail))
+                      head.confidence + [None] * len(tail), head.answerable)
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
                query_vector: np.ndarray | None = None, rerank: bool | None = None) -> SearchResponse:
@@ -181,11 +181,11 @@ class Searcher:
         evidence_inputs = [views.joined(r.passage_ids, Span(r.start, r.end), retrieved.query_vector) for r in merged]
         evidence = choose_evidence_many(retrieved.question, [view for view, _ in evidence_inputs],
                                         model.sentences if model is not None else None,
-                                        [cosines for _, cosines in evidence_inputs])
+                                        [cosines for _, cosines in evidence_inputs],
+                                        self.settings.evidence_label_chars)
         results = [self._result(rank, result, ranked, position, retrieved, raw, span)
                    for rank, (result, span) in enumerate(zip(merged, evidence, strict=True), start=1)]
-        confidences = [r.confidence for r in results if r.confidence is not None]
-        no_answer = (max(confidences, default=0.0) < self.settings.no_answer_threshold) if scored else None
+        no_answer = ((ranked.answerable or 0.0) < self.settings.no_answer_threshold) if scored else None
         took_ms = (time.perf_counter() - started) * 1000
         return SearchResponse(question, mode, k, rerank, no_answer, round(took_ms, 2), results)
 

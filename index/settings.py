@@ -59,10 +59,14 @@ class Settings(BaseSettings):
     # it gives way: no result repeats another's text. 400 = max_passage_chars: no result is longer
     # than the longest passage (320 measured too: shorter results, fewer answers in the first)
     merge_max_chars: int = 400
+    # evidence: a line at most this long with no sentence end mark (a timeline's date, a list's
+    # lead-in) is shown with the sentence it introduces; 0 never joins
+    evidence_label_chars: int = 30
     ranker_model: Path | None = None  # None: the committed model, index/rank/reranker.json
-    # no_answer when the best result's confidence is below this: the value that flags 5% of the
-    # training questions' answerable lists out of fold (qa train-ranker prints it)
-    no_answer_threshold: float = 0.534
+    # no_answer when the "no answer" model's probability that the response holds an answer is below
+    # this: the value that flags 5% of the answerable training questions out of fold (qa train-ranker
+    # prints it)
+    no_answer_threshold: float = 0.1727
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128

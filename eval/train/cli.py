@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import pickle
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from index.console import log
+from index.rank.model import Calibration, Forest
 from index.settings import Settings
 
 TRAIN_ON = ("cmrc2018", "drcd")
+OTHER_SCRIPT_EVERY = 3
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from eval.benchmarks import benchmarks, open_or_build
     from eval.questions import load_benchmark_questions
-    from eval.train.data import collect
+    from eval.train.data import changed_lists, collect, in_other_script
     from eval.train.export import forest_of
     from eval.train.fit import (
+        fit_answerable,
         fit_calibration,
         fit_passage_ranker,
         fit_sentence_ranker,
@@ -29,6 +34,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         out_of_fold_scores,
     )
     from index.encoder.embedder import load_embedder
+    from index.rank.answerable import ANSWERABLE_FEATURES
     from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
     from index.rank.model import DEFAULT_MODEL, RankerModel
 
@@ -37,7 +43,11 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     embedder = load_embedder(settings, log=log)
     known = benchmarks(settings)
     lists, groups, counts = [], [], {}
-    for name in TRAIN_ON:
+    cache = Path(args.candidates_cache) if args.candidates_cache else None
+    if cache is not None and cache.exists():
+        lists, groups, counts = pickle.loads(cache.read_bytes())
+        log(f"Reusing the candidate lists in {cache} (delete it after changing features or data).")
+    for name in TRAIN_ON if not lists else ():
         bench = known[name]
         searcher = open_or_build(bench, settings.index_dir_for(bench.corpus), settings, embedder, log=log,
                                  ranker=False)
@@ -46,31 +56,79 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
             questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
         log(f"Collecting candidates for {len(questions)} {name} training questions ...")
         more_lists, more_groups = collect(searcher, questions, progress=not args.quiet)
-        lists += more_lists
+        lists += more_lists + changed_lists(searcher, questions, progress=not args.quiet)
         groups += more_groups
+        # The same questions in the other script (OpenCC), a third of them: a traditional question
+        # over simplified articles matches less well on the dense side, which must not read as "no answer".
+        converted = in_other_script(questions[::OTHER_SCRIPT_EVERY], to_traditional=name == "cmrc2018")
+        lists += collect(searcher, converted, progress=not args.quiet)[0]
         counts[name] = len(questions)
+    if cache is not None and not cache.exists():
+        cache.write_bytes(pickle.dumps((lists, groups, counts)))
     log(f"Fitting: {len(lists)} candidate lists, {len(groups)} evidence groups ...")
-    scores = out_of_fold_scores(lists)
-    calibration = fit_calibration(lists, scores)
-    threshold = no_answer_threshold(lists, scores, calibration)
-    passages, sentences = fit_passage_ranker(lists), fit_sentence_ranker(groups)
-    forest = forest_of(passages, check_rows=np.vstack([c.features for c in lists[:200]]))
+    scored = cache.with_suffix(".scores.pkl") if cache is not None else None
+    if scored is not None and scored.exists():
+        scores = pickle.loads(scored.read_bytes())
+    else:
+        scores = out_of_fold_scores(lists)
+        if scored is not None:
+            scored.write_bytes(pickle.dumps(scores))
+    answerable_booster, answerable, no_answer = fit_answerable(lists, scores)
     info = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "questions": counts, "split": "train part of each benchmark by article (eval/splits.py)",
-        "candidate_lists": len(lists), "evidence_groups": len(groups),
-        "no_answer_out_of_fold": threshold,
-        "importance_passages": importances(passages), "importance_sentences": importances(sentences),
+        "candidate_lists": len(lists), "evidence_groups": len(groups), "no_answer_out_of_fold": no_answer,
+        "importance_answerable": importances(answerable_booster),
     }
-    model = RankerModel(PASSAGE_FEATURES, forest, SENTENCE_FEATURES,
-                        forest_of(sentences, check_rows=np.vstack([g.features for g in groups[:200]])), calibration,
-                        dict(embedder.fingerprint), info)
+    if args.keep_rankers:
+        kept = kept_rankers(Path(args.keep_rankers), embedder.fingerprint)
+        forest, sentence_forest, calibration = kept.passages, kept.sentences, kept.calibration
+        info.update({key: kept.info[key] for key in ("importance_passages", "importance_sentences",
+                                                     "confidence_threshold_out_of_fold") if key in kept.info},
+                    rankers_kept_from={"file": Path(args.keep_rankers).name, "trained_at": kept.info["trained_at"]})
+    else:
+        calibration = fit_calibration(lists, scores)
+        info["confidence_threshold_out_of_fold"] = no_answer_threshold(lists, scores, calibration)
+        passages, sentences = fit_passage_ranker(lists), fit_sentence_ranker(groups)
+        forest = forest_of(passages, check_rows=np.vstack([c.features for c in lists[:200]]))
+        sentence_forest = forest_of(sentences, check_rows=np.vstack([g.features for g in groups[:200]]))
+        info.update(importance_passages=importances(passages), importance_sentences=importances(sentences))
+    model = RankerModel(PASSAGE_FEATURES, forest, SENTENCE_FEATURES, sentence_forest, calibration,
+                        ANSWERABLE_FEATURES, answerable, dict(embedder.fingerprint), info)
     model.save(out)
     top = ", ".join(f"{k} {v:.2f}" for k, v in list(info["importance_passages"].items())[:6])
     log(f"Wrote {out} in {time.perf_counter() - started:.0f} s. Most useful features: {top}.\n"
-        f"Out of fold, a no-answer threshold of {threshold['threshold']:.3f} flags 5% of answerable "
-        f"questions and {threshold['unanswerable_caught']:.0%} of questions whose article is missing.")
+        f"Out of fold, a no-answer threshold of {no_answer['threshold']:.3f} (QA_NO_ANSWER_THRESHOLD) flags 5% "
+        f"of answerable questions and catches, of the unanswerable ones: "
+        + ", ".join(f"{kind} {share:.0%}" for kind, share in no_answer["unanswerable_caught"].items()) + ".")
     return 0
+
+
+@dataclass
+class KeptRankers:
+    passages: Forest
+    sentences: Forest
+    calibration: Calibration
+    info: dict
+
+
+def kept_rankers(path: Path, fingerprint: dict) -> KeptRankers:
+    """The passage and sentence rankers and the confidence calibration of an existing model file
+    (format 3 or later), checked to use today's features and embedder."""
+    import json
+
+    from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
+    from index.rank.model import RankerModelError, embedder_identity
+
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    if (tuple(payload["passage_features"]), tuple(payload["sentence_features"])) != (PASSAGE_FEATURES,
+                                                                                     SENTENCE_FEATURES):
+        raise RankerModelError(f"{path} was trained with another feature list: retrain without --keep-rankers")
+    if embedder_identity(payload["embedder"]) != embedder_identity(fingerprint):
+        raise RankerModelError(f"{path} was trained for another embedder: retrain without --keep-rankers")
+
+    return KeptRankers(Forest.from_json(payload["passage_trees"]), Forest.from_json(payload["sentence_trees"]),
+                       Calibration.from_json(payload["calibration"]), payload["info"])
 
 
 def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
@@ -81,4 +139,11 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--out", metavar="FILE", help="where to write the model (default: index/rank/reranker.json)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N training questions per benchmark (quick runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--keep-rankers", metavar="FILE",
+                   help="take the passage and sentence rankers and the confidence calibration from this model "
+                   "file and fit only the no-answer model (a retrain moves held-out figures by about a point "
+                   "either way, as rebuilt indexes differ slightly)")
+    p.add_argument("--candidates-cache", metavar="FILE",
+                   help="save the collected candidate lists here, or reuse them if the file exists "
+                   "(to refit quickly; stale once features or data change)")
     p.set_defaults(handler=cmd_train)

@@ -15,6 +15,7 @@ import numpy as np
 
 from eval.train.data import CandidateList, SentenceGroup
 from eval.train.export import as_regression, forest_of
+from index.rank.answerable import ANSWERABLE_FEATURES, answerable_row, top_checked
 from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
 from index.rank.model import CONFIDENCE_EXTRA_INPUTS, Calibration
 from index.rank.reranker import confidence_inputs
@@ -33,6 +34,8 @@ CONFIDENCE_PARAMS: dict[str, Any] = {
     "seed": 7, "num_threads": 2, "deterministic": True, "force_row_wise": True,
 }
 CONFIDENCE_ROUNDS = 200
+ANSWERABLE_PARAMS: dict[str, Any] = {**CONFIDENCE_PARAMS, "min_data_in_leaf": 50}
+ANSWERABLE_ROUNDS = 300
 SENTENCE_ROUNDS = 200
 
 
@@ -65,9 +68,12 @@ def out_of_fold_scores(lists: list[CandidateList]) -> list[np.ndarray]:
 
 
 def fit_calibration(lists: list[CandidateList], scores: list[np.ndarray]) -> Calibration:
-    """A binary classifier on out-of-fold scores: P(this candidate holds the answer)."""
-    inputs = np.vstack([confidence_inputs(c.features, s) for c, s in zip(lists, scores, strict=True)])
-    labels = np.concatenate([c.labels for c in lists])
+    """A binary classifier on out-of-fold scores: P(this candidate holds the answer). Trained on
+    the questions as asked and with their article or answering passages missing (not on the
+    changed questions, which are for the "no answer" model)."""
+    pairs = [(c, s) for c, s in zip(lists, scores, strict=True) if c.kind in ("asked", "article", "gold")]
+    inputs = np.vstack([confidence_inputs(c.features, s) for c, s in pairs])
+    labels = np.concatenate([c.labels for c, _ in pairs])
     names = [*PASSAGE_FEATURES, *CONFIDENCE_EXTRA_INPUTS]
     booster = lightgbm.train(CONFIDENCE_PARAMS, lightgbm.Dataset(inputs, labels, feature_name=names),
                              num_boost_round=CONFIDENCE_ROUNDS)
@@ -84,11 +90,52 @@ def no_answer_threshold(lists: list[CandidateList], scores: list[np.ndarray], ca
     def best(c: CandidateList, s: np.ndarray) -> float:
         return float(calibration.probability(confidence_inputs(c.features, s)).max()) if len(s) else 0.0
 
-    answerable = [best(c, s) for c, s in zip(lists, scores, strict=True) if c.answerable]
-    unanswerable = [best(c, s) for c, s in zip(lists, scores, strict=True) if not c.answerable]
+    pairs = [(c, s) for c, s in zip(lists, scores, strict=True) if c.kind in ("asked", "article", "gold")]
+    answerable = [best(c, s) for c, s in pairs if c.answerable]
+    unanswerable = [best(c, s) for c, s in pairs if not c.answerable]
     threshold = float(np.quantile(answerable, flag_answerable))
     return {"threshold": round(threshold, 4),
             "unanswerable_caught": round(float(np.mean(np.array(unanswerable) < threshold)), 4)}
+
+
+def answerable_rows(lists: list[CandidateList], scores: list[np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[CandidateList]]:
+    """One row per response, its label (1: an answerable question) and whether it is trained on:
+    an answerable question whose answer was not retrieved teaches nothing about whether the
+    articles give it, so it is left out of training, but it still counts when the threshold is
+    set (search flags it like any other answerable question)."""
+    kept = [(c, s) for c, s in zip(lists, scores, strict=True) if len(s)]
+    rows = np.vstack([answerable_row(c.features, s, c.constraints[top_checked(s)], c.doc_ids) for c, s in kept])
+    labels = np.array([c.answerable for c, _ in kept], dtype=np.int32)
+    trained = np.array([not c.answerable or bool(c.labels.any()) for c, _ in kept])
+    return rows, labels, trained, [c for c, _ in kept]
+
+
+def _answerable_booster(rows: np.ndarray, labels: np.ndarray) -> lightgbm.Booster:
+    dataset = lightgbm.Dataset(rows, labels, feature_name=list(ANSWERABLE_FEATURES))
+    return lightgbm.train(ANSWERABLE_PARAMS, dataset, num_boost_round=ANSWERABLE_ROUNDS)
+
+
+def fit_answerable(lists: list[CandidateList], scores: list[np.ndarray], flag_answerable: float = 0.05
+                   ) -> tuple[lightgbm.Booster, Calibration, dict[str, Any]]:
+    """The "no answer" model: P(the response holds an answer), and its out-of-fold threshold
+    (the value `flag_answerable` of answerable questions fall below) with what it catches by kind."""
+    rows, labels, trained, kept = answerable_rows(lists, scores)
+    folds = np.array([_fold(c.article) for c in kept])
+    oof = np.zeros(len(rows))
+    for fold in range(FOLDS):
+        train = trained & (folds != fold)
+        booster = _answerable_booster(rows[train], labels[train])
+        oof[folds == fold] = booster.predict(rows[folds == fold])
+    threshold = float(np.quantile(oof[labels == 1], flag_answerable))
+    kinds = np.array([c.kind for c in kept])
+    caught = {kind: round(float(np.mean(oof[kinds == kind] < threshold)), 4)
+              for kind in sorted(set(kinds)) if kind != "asked"}
+    booster = _answerable_booster(rows[trained], labels[trained])
+    model = Calibration(forest_of(as_regression(booster), check_rows=rows[:500]))
+    return booster, model, {"threshold": round(threshold, 4), "answerable_flagged": flag_answerable,
+                            "unanswerable_caught": caught, "responses": {k: int(np.sum(kinds == k))
+                                                                         for k in sorted(set(kinds))}}
 
 
 def importances(booster: lightgbm.Booster) -> dict[str, float]:

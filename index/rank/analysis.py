@@ -23,6 +23,22 @@ PLACE = re.compile(r"[省市县区镇乡村州国岛河江湖山路街]")
 PERSON = re.compile("先生|女士|教授|博士|主席|总统|书记|主任|局长|部长|董事长|经理|院长|校长|市长|县长|区长|"
                     "国王|皇帝|作者|导演|演员|运动员|创始人|担任")
 
+WH_WORD = re.compile(r"多少|几|谁|哪|什么|何|怎么|怎样|如何|是否|有没有|吗")
+SPECIFIC_BELOW = 3000  # jieba dictionary frequency: rarer words (and unknown ones) are specific
+
+
+def word_kind(word: str) -> str:
+    """"unknown" for a word jieba's dictionary does not have (mostly names: 佛吉亚, 经开区),
+    "specific" for a rare one (党工委, 董事长, 高新区), "common" otherwise (书记, 项目, 投资);
+    numbers are "number". A lookup in the dictionary the tokenizer already loaded."""
+    import jieba
+
+    if NUMBER.fullmatch(word):
+        return "number"
+    frequency = jieba.dt.FREQ.get(word, 0)
+    return "unknown" if frequency == 0 else "specific" if frequency < SPECIFIC_BELOW else "common"
+
+
 # Answer types a question asks for, from its wording; checked in this order (哪一年 before 多少).
 ANSWER_TYPES = ("other", "who", "when", "number", "where")
 _ANSWER_TYPE_CUES = (
@@ -156,9 +172,73 @@ class QuestionView:
     def answer_type(self) -> str:
         return answer_type(self.normalized)
 
+    @cached_property
+    def focus(self) -> str | None:
+        """The word the question asks about: the last word before its question word (总量 in
+        GDP总量是多少, 主任 in 管委会主任是谁), or its last word when it starts with one (谁是…一把手)."""
+        cue = WH_WORD.search(self.normalized)
+        end = cue.start() if cue is not None and cue.start() > 1 else len(self.normalized)
+        focus, position = None, 0
+        for token in self.tokens:
+            found = self.normalized.find(token, position)
+            if found < 0:
+                continue
+            position = found + len(token)
+            if position <= end and token in self.idf:
+                focus = token
+        return focus
+
+    @cached_property
+    def nouns(self) -> frozenset[str]:
+        """The question's specific words (unknown to jieba's dictionary, or rare in it): what it is
+        about (a zone, a company, a person), as opposed to what it asks (书记, 多少, 投资)."""
+        return frozenset(t for t in self.idf if word_kind(t) in ("unknown", "specific"))
+
     def idf_cover(self, tokens: frozenset[str]) -> float:
         """The share of the question's idf mass that `tokens` contain."""
         return sum(w for t, w in self.idf.items() if t in tokens) / self.idf_total
 
     def bigram_cover(self, other: frozenset[str]) -> float:
         return len(self.bigrams & other) / (len(self.bigrams) or 1)
+
+
+# Common surnames: an unknown two- or three-character word (not in jieba's dictionary) that starts
+# with one of them is most likely a person's name (章澜, 于大勇). Used for "who" questions.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季"
+    "裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄"
+    "窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池"
+    "查麻苑迟邝郁匡")
+
+
+def in_dictionary(word: str) -> bool:
+    import jieba
+
+    return jieba.dt.FREQ.get(word, 0) > 0
+
+
+def person_names(tokens: frozenset[str], known: Callable[[str], bool]) -> frozenset[str]:
+    """Tokens that look like a person's name: 2-3 Chinese characters, a common surname first,
+    and not a dictionary word (`known`). A cue for "who" questions; it misses famous names."""
+    return frozenset(t for t in tokens if 2 <= len(t) <= 3 and t[0] in SURNAMES
+                     and all("\u4e00" <= c <= "\u9fff" for c in t) and not known(t))
+
+
+@dataclass
+class ArticleView:
+    """A whole article (document) normalized for matching: is what the question asks about
+    there at all? Questions about a year, a number or a name the article never gives are the
+    on-topic ones nothing can answer."""
+
+    normalized: str  # title and text
+    numbers: frozenset[str]
+
+    @classmethod
+    def of(cls, title: str, text: str) -> ArticleView:
+        normalized = normalize_for_match(title) + "\n" + normalize_for_match(text)
+        return cls(normalized, numbers(normalized))
+
+    def has(self, word: str) -> bool:
+        return word in self.normalized

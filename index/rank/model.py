@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-MODEL_FORMAT = 3  # 2: the confidence is a tree classifier; 3: trees are ONNX graphs
+MODEL_FORMAT = 4  # 2: the confidence is a tree classifier; 3: trees are ONNX graphs; 4: a "no answer" model
 DEFAULT_MODEL = Path(__file__).with_name("reranker.json")
 CONFIDENCE_EXTRA_INPUTS = ("score", "score_gap", "rank")  # after the passage features
 
@@ -91,6 +91,8 @@ class RankerModel:
     sentence_features: tuple[str, ...]
     sentences: Forest
     calibration: Calibration
+    answerable_features: tuple[str, ...]
+    answerable: Calibration  # P(the response holds an answer), from ANSWERABLE_FEATURES
     embedder: dict[str, Any]  # fingerprint of the embedder the dense features came from
     info: dict[str, Any]  # how it was trained: data, splits, importances, held-out metrics
 
@@ -100,6 +102,7 @@ class RankerModel:
             "passage_features": list(self.passage_features), "passage_trees": self.passages.to_json(),
             "sentence_features": list(self.sentence_features), "sentence_trees": self.sentences.to_json(),
             "calibration": self.calibration.to_json(),
+            "answerable_features": list(self.answerable_features), "answerable": self.answerable.to_json(),
         }
         Path(path).write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
@@ -112,7 +115,8 @@ class RankerModel:
                                        f"this program reads {MODEL_FORMAT}; retrain it with: qa train-ranker")
             return cls(tuple(payload["passage_features"]), Forest.from_json(payload["passage_trees"]),
                        tuple(payload["sentence_features"]), Forest.from_json(payload["sentence_trees"]),
-                       Calibration.from_json(payload["calibration"]), payload["embedder"], payload["info"])
+                       Calibration.from_json(payload["calibration"]), tuple(payload["answerable_features"]),
+                       Calibration.from_json(payload["answerable"]), payload["embedder"], payload["info"])
         except RankerModelError:
             raise
         except FileNotFoundError as exc:
@@ -122,7 +126,7 @@ class RankerModel:
                                    "retrain it with: qa train-ranker") from exc
 
     def check(self, passage_features: tuple[str, ...], sentence_features: tuple[str, ...],
-              embedder: dict[str, Any]) -> None:
+              answerable_features: tuple[str, ...], embedder: dict[str, Any]) -> None:
         """Refuse a model trained on other features or with another embedder's vectors.
 
         The embedder is the model's weights and the encoder's engine and precision (say
@@ -130,7 +134,8 @@ class RankerModel:
         is left out, as a rebuilt graph of the same weights and precision gives the same vectors
         (the conversion checks that) while its bytes may differ from one machine to another.
         """
-        if self.passage_features != passage_features or self.sentence_features != sentence_features:
+        if (self.passage_features, self.sentence_features, self.answerable_features) != (
+                passage_features, sentence_features, answerable_features):
             raise RankerModelError("the reranking model was trained with another feature list; "
                                    "retrain it with: qa train-ranker")
         trained, now = embedder_identity(self.embedder), embedder_identity(embedder)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.ingest.chunking import Span
-from index.rank.analysis import PassageView, QuestionView
+from index.rank.analysis import ArticleView, PassageView, QuestionView, in_dictionary
+from index.rank.answerable import ANSWERABLE_FEATURES, answerable_row, constraint_row, top_checked
 from index.rank.features import (
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
@@ -26,6 +27,20 @@ class PassageViews:
     def __init__(self, index: LoadedIndex, tokenize: Callable[[str], list[str]]) -> None:
         self.index, self.tokenize = index, tokenize
         self._views: dict[int, PassageView] = {}
+        self._articles: dict[str, ArticleView] = {}
+
+    def article(self, doc_id: str) -> ArticleView:
+        view = self._articles.get(doc_id)
+        if view is None:
+            document = self.index.documents[doc_id]
+            view = self._articles[doc_id] = ArticleView.of(document.title, document.text)
+        return view
+
+    def constraints(self, question: QuestionView, passage_ids: list[int], best_sentences: list[int]) -> np.ndarray:
+        """The answerable model's CONSTRAINTS of these candidates, one row each."""
+        passages = self.index.passages
+        return np.array([constraint_row(question, self[pid], best, self.article(passages[pid].doc_id), in_dictionary)
+                         for pid, best in zip(passage_ids, best_sentences, strict=True)])
 
     def sentence_cosines(self, passage_id: int, query_vector: np.ndarray | None) -> np.ndarray:
         vectors = self.index.sentences_of(passage_id)
@@ -74,6 +89,7 @@ class Ranked:
     passage_ids: list[int]
     scores: list[float]  # reranker score when reranked, else the fused score
     confidence: list[float | None]
+    answerable: float | None = None  # P(the response holds an answer at all): no_answer when low
 
 
 def confidence_inputs(features: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -96,15 +112,25 @@ class Reranker:
 
     def rank(self, question: QuestionView, passage_ids: list[int], fused: np.ndarray,
              bm25: np.ndarray, dense: np.ndarray, query_vector: np.ndarray | None, reorder: bool) -> Ranked:
-        features, _ = self.features(question, passage_ids, fused, bm25, dense, query_vector)
+        features, best_sentences = self.features(question, passage_ids, fused, bm25, dense, query_vector)
         if self.model is None or not passage_ids:
             return Ranked(list(passage_ids), [float(s) for s in fused], [None] * len(passage_ids))
         scores = self.model.passages.predict(features)
         confidence = self.model.calibration.probability(confidence_inputs(features, scores))
+        answerable = self.model.answerable.probability(self.answerable_inputs(
+            question, passage_ids, features, best_sentences, scores)[None, :])[0]
         order = np.argsort(-scores, kind="stable") if reorder else np.arange(len(passage_ids))
         shown = scores if reorder else fused
         return Ranked([passage_ids[i] for i in order], [float(shown[i]) for i in order],
-                      [float(confidence[i]) for i in order])
+                      [float(confidence[i]) for i in order], float(answerable))
+
+    def answerable_inputs(self, question: QuestionView, passage_ids: list[int], features: np.ndarray,
+                          best_sentences: list[int], scores: np.ndarray) -> np.ndarray:
+        """ANSWERABLE_FEATURES of the response these candidates and scores make."""
+        top = top_checked(scores)
+        constraints = self.views.constraints(question, [passage_ids[i] for i in top], [best_sentences[i] for i in top])
+        articles = [self.views.index.passages[pid].doc_id for pid in passage_ids]
+        return answerable_row(features, scores, constraints, articles)
 
 
-FEATURE_LISTS = (PASSAGE_FEATURES, SENTENCE_FEATURES)
+FEATURE_LISTS = (PASSAGE_FEATURES, SENTENCE_FEATURES, ANSWERABLE_FEATURES)

@@ -42,8 +42,9 @@ def test_seed_gate(seed_reports, expected):
 
 
 def test_seed_no_answer_does_not_regress(seed_reports, expected):
-    """no_answer on the seed set, against the level recorded in eval/expected.json (the issue's
-    target, 60% of unanswerable questions flagged at 5% of answerable ones, is not met yet)."""
+    """no_answer on the seed set (the response-level model, index/rank/answerable.py), against the
+    level recorded in eval/expected.json (the issue's target, 60% of unanswerable questions flagged
+    at 5% of answerable ones, is not met yet)."""
     flagged = seed_reports["hybrid"].unanswerable
     recorded = expected["no_answer"]["seed"]
     assert flagged["questions"] >= 40
@@ -71,6 +72,9 @@ def test_held_out_benchmark_gate(name, settings, embedder, expected, tmp_path_fa
     assert gate_failures(name, reports, expected) == []
     _never_below_bm25(reports)
     assert reports["hybrid"].unanswerable["responses_with_overlap"] == 0
+    # every question here is answerable: no_answer may flag only a few of them
+    flagged = reports["hybrid"].unanswerable["answerable_flagged"]
+    assert flagged <= expected["no_answer"][name]["answerable_flagged"] + expected["tolerance"], flagged
 
 
 def test_held_out_questions_share_no_article_with_training(settings):

@@ -61,3 +61,17 @@ def test_the_trained_model_finds_more_answers_than_the_lexical_fallback(searcher
 def test_single_sentence_passage_is_its_own_evidence():
     q, view = _views("一句话", Span(0, 3), "别的")
     assert choose_evidence(q, view, None, _no_vectors(view)) == Span(0, 3)
+
+
+def test_a_label_line_is_shown_with_the_sentence_it_introduces():
+    """A timeline's date on its own line goes with the event below it, whichever of the two
+    is chosen; a full sentence before the chosen one is not joined."""
+    doc = "园区大事记：\n- 2009年12月23日\n创业服务中心被认定为国家级孵化器。\n- 2023年1月30日\n园区被认定为省级园区。"
+    q, view = _views(doc, Span(0, len(doc)), "创业服务中心什么时候被认定为国家级孵化器？")
+    span = choose_evidence(q, view, None, _no_vectors(view), label_chars=30)
+    assert doc[span.start:span.end] == "- 2009年12月23日\n创业服务中心被认定为国家级孵化器。"
+    assert choose_evidence(q, view, None, _no_vectors(view), label_chars=0) == Span(
+        doc.index("创业"), doc.index("器。") + 2)
+    q, view = _views(TEXT, Span(0, len(TEXT)), "研发经费预计达到多少？")
+    span = choose_evidence(q, view, None, _no_vectors(view), label_chars=30)
+    assert TEXT[span.start:span.end] == "2025年，研发经费预计达24.33亿元，同比增长22.41%。"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from eval.train.export import as_regression, forest_of
+from index.rank.answerable import ANSWERABLE_FEATURES
 from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
 from index.rank.model import DEFAULT_MODEL, Calibration, Forest, RankerModel, RankerModelError
 
@@ -42,7 +43,7 @@ def test_forest_predictions_equal_lightgbms_own(objective):
 
 def test_the_committed_model_matches_this_feature_list_and_embedder(embedder):
     model = RankerModel.load(DEFAULT_MODEL)
-    model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, embedder.fingerprint)
+    model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, ANSWERABLE_FEATURES, embedder.fingerprint)
     assert model.info["questions"]["cmrc2018"] > 1000 and model.info["questions"]["drcd"] > 1000
 
 
@@ -51,11 +52,13 @@ def test_a_model_for_another_embedder_is_refused(embedder):
     for other in ({**embedder.fingerprint, "weights_sha256": "0" * 64},
                   {**embedder.fingerprint, "encoder": "onnxruntime-fp32-0123456789ab"}):
         with pytest.raises(RankerModelError, match="trained for another embedder"):
-            model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, other)
+            model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, ANSWERABLE_FEATURES, other)
     rebuilt_graph = {**embedder.fingerprint, "encoder": embedder.fingerprint["encoder"][:-12] + "0" * 12}
-    model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, rebuilt_graph)  # same weights and precision
+    model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, ANSWERABLE_FEATURES, rebuilt_graph)  # same weights and precision
     with pytest.raises(RankerModelError, match="another feature list"):
-        model.check(PASSAGE_FEATURES[:-1], SENTENCE_FEATURES, embedder.fingerprint)
+        model.check(PASSAGE_FEATURES[:-1], SENTENCE_FEATURES, ANSWERABLE_FEATURES, embedder.fingerprint)
+    with pytest.raises(RankerModelError, match="another feature list"):
+        model.check(PASSAGE_FEATURES, SENTENCE_FEATURES, ANSWERABLE_FEATURES[:-1], embedder.fingerprint)
 
 
 def test_missing_or_damaged_model_files_say_how_to_retrain(tmp_path):
