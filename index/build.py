@@ -34,6 +34,19 @@ class BuildReport:
         return self.passages / self.seconds["total"] if self.seconds.get("total") else 0.0
 
 
+class StageTimer:
+    """Seconds per stage of a build: `lap(stage)` adds the time since the previous lap to it."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.started = self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
 def chunking_config(settings: Settings) -> ChunkingConfig:
     return ChunkingConfig(
         settings.min_passage_chars, settings.target_passage_chars,
@@ -101,15 +114,8 @@ def build_index(
 ) -> BuildReport:
     check_replaceable(index_dir)  # refuse a folder we must not replace before any work is done
     check_writable(index_dir)  # and one we cannot write, rather than after the embedding
-    seconds: dict[str, float] = {}
-    started = last = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
-        seconds[stage] = seconds.get(stage, 0.0) + now - last
-        last = now
-
+    timer = StageTimer()
+    seconds, started, lap = timer.seconds, timer.started, timer.lap
     loaded = load_corpus(corpus)
     documents = loaded.documents
     prepared = prepare(documents, settings, embedder, progress, lap)

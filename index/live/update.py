@@ -87,15 +87,21 @@ class ChangeReport:
                 f"{self.documents} documents, {self.total_passages} passages")
 
 
-def add_documents(index_dir: Path, documents: list[Document], settings: Settings, embedder: Embedder,
-                  progress: bool = True) -> ChangeReport:
-    """Add documents; one whose id the index holds replaces it."""
-    started = time.perf_counter()
+def distinct_ids(documents: list[Document]) -> list[str]:
+    """The documents' ids; an id given twice is an error before anything is changed."""
     ids = [d.doc_id for d in documents]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise UnknownDocumentError(f"the same document id is given more than once: {', '.join(repeated)}; "
                                    "nothing was changed")
+    return ids
+
+
+def add_documents(index_dir: Path, documents: list[Document], settings: Settings, embedder: Embedder,
+                  progress: bool = True) -> ChangeReport:
+    """Add documents; one whose id the index holds replaces it."""
+    started = time.perf_counter()
+    ids = distinct_ids(documents)
     with writer_lock(index_dir, settings.write_lock_timeout):
         manifest = read_manifest(index_dir)
         check_manifest(index_dir, manifest, {"name": settings.model_name, **embedder.fingerprint}, verify=False)

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from index.build import BuildReport, Prepared, index_manifest_fields, passage_context_text, prepare
+from index.build import BuildReport, Prepared, StageTimer, index_manifest_fields, passage_context_text, prepare
 from index.encoder.embedder import Embedder, check_index_encoder
 from index.ingest.documents import Document, load_corpus
 from index.live.lock import writer_lock
-from index.live.update import ChangeReport, UnknownDocumentError
+from index.live.update import ChangeReport, UnknownDocumentError, distinct_ids
 from index.retrieve.backends.milvus import (
     BM25_B,
     BM25_K1,
@@ -79,15 +79,8 @@ def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedd
                        progress: bool = True) -> BuildReport:
     """Like index.build.build_index, into Milvus: a Lite file in the folder, or the server at milvus_uri."""
     _check_target(index_dir, settings)
-    seconds: dict[str, float] = {}
-    started = last = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
-        seconds[stage] = seconds.get(stage, 0.0) + now - last
-        last = now
-
+    timer = StageTimer()
+    seconds, started, lap = timer.seconds, timer.started, timer.lap
     loaded = load_corpus(corpus)
     prepared = prepare(loaded.documents, settings, embedder, progress, lap)
     fields = index_manifest_fields(settings, embedder.dim, embedder.fingerprint)
@@ -191,11 +184,7 @@ def add_documents(index_dir: Path, documents: list[Document], settings: Settings
                   progress: bool = True) -> ChangeReport:
     """Add documents to a Milvus index; one whose id it holds replaces it."""
     started = time.perf_counter()
-    ids = [d.doc_id for d in documents]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise UnknownDocumentError(f"the same document id is given more than once: {', '.join(repeated)}; "
-                                   "nothing was changed")
+    ids = distinct_ids(documents)
     with writer_lock(index_dir, settings.write_lock_timeout):
         manifest, store = _open(index_dir, settings, {"name": settings.model_name, **embedder.fingerprint})
         check_index_encoder(index_dir, manifest.get("model", {}), embedder.fingerprint)
