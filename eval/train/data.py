@@ -5,7 +5,8 @@ Every question gives one list: the fused top candidates, exactly as search sees 
 Every other question also gives two lists with no answer in them, for the confidence
 model: one as if its article were missing from the index (its passages removed), and
 one as if only the answering passages were missing (the rest of the article stays: the
-hard case, an on-topic question whose particular fact the articles do not give).
+hard case, an on-topic question whose particular fact the articles do not give; its
+article checks see the article with those passages blanked out).
 
 For the "no answer" model, other questions are also changed into ones their article cannot
 answer while staying on its topic (``changed_questions``): a year or number the article never
@@ -46,8 +47,21 @@ class SentenceGroup:
     labels: np.ndarray  # 1 where the sentence holds the answer
 
 
+def article_without_answers(searcher: Searcher, question: Question) -> ArticleView:
+    """The gold article as if it never gave the answer: every passage holding it is blanked out.
+    For the lists with the answering passages removed, so that the article-wide checks see what
+    such an article would have (the question's other words), not the removed answer."""
+    doc_id = question.gold_doc_ids[0]
+    document = searcher.index.documents[doc_id]
+    text = list(document.text)
+    for passage in searcher.index.passages:
+        if passage.doc_id == doc_id and contains_answer(passage.text, question.answers):
+            text[passage.start:passage.end] = " " * (passage.end - passage.start)
+    return ArticleView.of(document.title, "".join(text))
+
+
 def _candidate_list(searcher: Searcher, retrieved: Retrieved, selection: list[int], question: Question,
-                    answerable: bool, kind: str) -> CandidateList:
+                    answerable: bool, kind: str, articles: dict[str, ArticleView] | None = None) -> CandidateList:
     passages = searcher.index.passages
     ids = [retrieved.passage_ids[j] for j in selection]
     features, best = searcher.reranker.features(retrieved.question, ids, retrieved.fused[selection],
@@ -56,7 +70,7 @@ def _candidate_list(searcher: Searcher, retrieved: Retrieved, selection: list[in
     labels = np.array([is_hit(passages[p].doc_id, passages[p].text, question.gold_doc_ids, question.answers)
                        for p in ids], dtype=np.int32) if answerable else np.zeros(len(ids), dtype=np.int32)
     article = searcher.index.documents[question.gold_doc_ids[0]].title
-    constraints = searcher.reranker.views.constraints(retrieved.question, ids, best)
+    constraints = searcher.reranker.views.constraints(retrieved.question, ids, best, articles)
     return CandidateList(features, labels, article, answerable, constraints.reshape(len(ids), -1),
                          [passages[p].doc_id for p in ids], kind)
 
@@ -158,7 +172,8 @@ def collect(searcher: Searcher, questions: list[Question], without_gold_every: i
             hits = set(np.flatnonzero(answered.labels))
             rest = [j for j in range(len(retrieved.passage_ids)) if j not in hits][:top]
             if hits:
-                lists.append(_candidate_list(searcher, retrieved, rest, question, False, "gold"))
+                lists.append(_candidate_list(searcher, retrieved, rest, question, False, "gold",
+                                             {question.gold_doc_ids[0]: article_without_answers(searcher, question)}))
         for j in np.flatnonzero(answered.labels):
             passage_id = retrieved.passage_ids[j]
             view = searcher.reranker.views[passage_id]

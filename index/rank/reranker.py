@@ -36,10 +36,15 @@ class PassageViews:
             view = self._articles[doc_id] = ArticleView.of(document.title, document.text)
         return view
 
-    def constraints(self, question: QuestionView, passage_ids: list[int], best_sentences: list[int]) -> np.ndarray:
-        """The answerable model's CONSTRAINTS of these candidates, one row each."""
+    def constraints(self, question: QuestionView, passage_ids: list[int], best_sentences: list[int],
+                    articles: dict[str, ArticleView] | None = None) -> np.ndarray:
+        """The answerable model's CONSTRAINTS of these candidates, one row each. `articles`: views
+        to use instead of some documents' own (training: an article with its answer taken out)."""
         passages = self.index.passages
-        return np.array([constraint_row(question, self[pid], best, self.article(passages[pid].doc_id), in_dictionary)
+        articles = articles or {}
+        return np.array([constraint_row(question, self[pid], best,
+                                        articles.get(passages[pid].doc_id) or self.article(passages[pid].doc_id),
+                                        in_dictionary)
                          for pid, best in zip(passage_ids, best_sentences, strict=True)])
 
     def sentence_cosines(self, passage_id: int, query_vector: np.ndarray | None) -> np.ndarray:

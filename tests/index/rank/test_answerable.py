@@ -78,3 +78,26 @@ def test_search_flags_a_year_the_article_lacks_and_an_off_topic_question(searche
         assert flagged.no_answer is True and flagged.results  # results are still returned
     assert searcher.search("上海迪士尼乐园的门票多少钱？").no_answer is True
     assert searcher.search("嘉兴经开区党委书记是谁").no_answer is False
+
+
+def test_a_typed_window_needs_the_asked_words_beside_a_value_of_the_asked_kind():
+    """智能传感园 is named, but never beside a figure: its investment is not given. 佛吉亚's is."""
+    text = ("智能传感园项目现场，工人正在施工。智能传感园秉持产城融合理念。"
+            "佛吉亚项目总投资12亿元。2024年，嘉兴经开区实现GDP增长6.5%。")
+    unanswered = _constraints("智能传感园项目总投资多少亿元？", text)
+    answered = _constraints("佛吉亚项目总投资多少亿元？", text)
+    cover, nouns = COLUMN["typed_window_cover"], COLUMN["typed_window_nouns"]
+    assert answered[cover] > unanswered[cover]
+    assert answered[nouns] == 1.0 and unanswered[nouns] == 0.0
+    assert answered[COLUMN["typed_window_focus"]] == 1.0
+
+
+def test_a_typed_window_checks_the_year_and_a_person_for_who():
+    text = "嘉兴经开区党委书记章澜在会上讲话。2024年，嘉兴经开区实现GDP增长6.5%。"
+    assert _constraints("嘉兴经开区党委书记是谁？", text)[COLUMN["typed_window_focus"]] == 1.0
+    untitled = _constraints("嘉兴经开区党委书记是谁？", "嘉兴经开区党委书记在会上讲话。")
+    assert untitled[COLUMN["typed_window_cover"]] == 0.0
+    same = _constraints("嘉兴经开区2024年GDP增长多少？", text)
+    other = _constraints("嘉兴经开区2023年GDP增长多少？", text)
+    assert same[COLUMN["typed_window_years"]] == 1.0 and other[COLUMN["typed_window_years"]] == 0.0
+    assert _constraints("嘉兴经开区GDP增长多少？", text)[COLUMN["typed_window_years"]] == -1.0
