@@ -101,3 +101,15 @@ def test_a_typed_window_checks_the_year_and_a_person_for_who():
     other = _constraints("嘉兴经开区2023年GDP增长多少？", text)
     assert same[COLUMN["typed_window_years"]] == 1.0 and other[COLUMN["typed_window_years"]] == 0.0
     assert _constraints("嘉兴经开区GDP增长多少？", text)[COLUMN["typed_window_years"]] == -1.0
+
+
+def test_training_lists_without_the_answer_check_an_article_without_it(searcher):
+    """The "answering passages removed" lists must not see the removed answer in their article."""
+    from eval.questions import Question
+    from eval.train.data import article_without_answers
+
+    question = Question("t", "嘉兴经开区党委书记是谁？", ("章澜",), ("002_f452990c5d0afd35",), "fact")
+    whole = searcher.reranker.views.article("002_f452990c5d0afd35")
+    blanked = article_without_answers(searcher, question)
+    assert whole.has("章澜") and not blanked.has("章澜")
+    assert blanked.has("嘉兴经开区")  # the rest of the article stays
