@@ -81,11 +81,15 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         "importance_answerable": importances(answerable_booster),
     }
     if args.keep_rankers:
-        kept = kept_rankers(Path(args.keep_rankers), embedder.fingerprint)
+        kept = kept_rankers(Path(args.keep_rankers), embedder.fingerprint, with_sentences=not args.refit_evidence)
         forest, sentence_forest, calibration = kept.passages, kept.sentences, kept.calibration
         info.update({key: kept.info[key] for key in ("importance_passages", "importance_sentences",
                                                      "confidence_threshold_out_of_fold") if key in kept.info},
                     rankers_kept_from={"file": Path(args.keep_rankers).name, "trained_at": kept.info["trained_at"]})
+        if args.refit_evidence:
+            sentences = fit_sentence_ranker(groups)
+            sentence_forest = forest_of(sentences, check_rows=np.vstack([g.features for g in groups[:200]]))
+            info.update(importance_sentences=importances(sentences), evidence_refitted=True)
     else:
         calibration = fit_calibration(lists, scores)
         info["confidence_threshold_out_of_fold"] = no_answer_threshold(lists, scores, calibration)
@@ -112,17 +116,18 @@ class KeptRankers:
     info: dict
 
 
-def kept_rankers(path: Path, fingerprint: dict) -> KeptRankers:
+def kept_rankers(path: Path, fingerprint: dict, with_sentences: bool = True) -> KeptRankers:
     """The passage and sentence rankers and the confidence calibration of an existing model file
-    (format 3 or later), checked to use today's features and embedder."""
+    (format 3 or later), checked to use today's features and embedder (the sentence features only
+    when its sentence ranker is kept: `with_sentences`)."""
     import json
 
     from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
     from index.rank.model import RankerModelError, embedder_identity
 
     payload = json.loads(path.read_text(encoding="utf-8"))
-    if (tuple(payload["passage_features"]), tuple(payload["sentence_features"])) != (PASSAGE_FEATURES,
-                                                                                     SENTENCE_FEATURES):
+    sentences_differ = with_sentences and tuple(payload["sentence_features"]) != SENTENCE_FEATURES
+    if tuple(payload["passage_features"]) != PASSAGE_FEATURES or sentences_differ:
         raise RankerModelError(f"{path} was trained with another feature list: retrain without --keep-rankers")
     if embedder_identity(payload["embedder"]) != embedder_identity(fingerprint):
         raise RankerModelError(f"{path} was trained for another embedder: retrain without --keep-rankers")
@@ -143,6 +148,8 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
                    help="take the passage and sentence rankers and the confidence calibration from this model "
                    "file and fit only the no-answer model (a retrain moves held-out figures by about a point "
                    "either way, as rebuilt indexes differ slightly)")
+    p.add_argument("--refit-evidence", action="store_true",
+                   help="with --keep-rankers: fit the evidence-sentence ranker anew too (after changing its features)")
     p.add_argument("--candidates-cache", metavar="FILE",
                    help="save the collected candidate lists here, or reuse them if the file exists "
                    "(to refit quickly; stale once features or data change)")

@@ -27,7 +27,7 @@ PASSAGE_FEATURES = (
 SENTENCE_FEATURES = (
     "idf_cover", "bigram_cover", "numbers_matched", "type_cue", "answer_type",
     "position", "is_first", "is_last", "chars", "sentences", "best_lexical",
-    "dense", "dense_gap", "dense_rank",
+    "dense", "dense_gap", "dense_rank", "focus_in_sentence", "idf_cover_beyond_title",
 )
 
 
@@ -111,6 +111,11 @@ def sentence_features(question: QuestionView, view: PassageView, dense: np.ndarr
     best = best_lexical_sentence(question, view)
     dense_max = float(np.max(dense)) if len(dense) else np.nan
     dense_rank = _rank_of(np.nan_to_num(dense, nan=-1.0))
+    focus = question.focus
+    # What the question asks beyond what its article is about (the title's words: an entity's
+    # name is in its defining sentence, the asked attribute is in the answer's)
+    beyond_title = {t: w for t, w in question.idf.items() if t not in view.title_tokens}
+    beyond_total = sum(beyond_title.values())
     for i, sentence in enumerate(view.sentences):
         s_numbers = numbers(sentence.normalized)
         rows[i] = (
@@ -119,5 +124,7 @@ def sentence_features(question: QuestionView, view: PassageView, dense: np.ndarr
             has_type_cue(question.answer_type, sentence.normalized, q_numbers), type_code,
             i / max(n - 1, 1), i == 0, i == n - 1, len(sentence.normalized), n, i == best,
             dense[i], dense_max - dense[i], dense_rank[i],
+            float(focus in sentence.normalized) if focus else -1.0,
+            sum(w for t, w in beyond_title.items() if t in sentence.tokens) / beyond_total if beyond_total else -1.0,
         )
     return rows
