@@ -52,3 +52,32 @@ def test_joined_neighbours_keep_each_sentence_once_without_tokenizing_again():
     assert [text[s.span.start:s.span.end] for s in joined.sentences] == [
         "第一句讲嘉兴。", "第二句讲高新区。", "第三句讲经开区。", "第四句讲南湖。"]
     assert joined.ordinal == 0 and joined.tokens == left.tokens | right.tokens
+
+
+def test_a_texts_cues_found_once_still_answer_each_question_and_kind():
+    from index.rank.analysis import TextCues
+
+    cues = TextCues("2025年增长24.33")
+    assert cues.type_cue("number", frozenset({"2025"})) == 1.0  # 24.33 is not the question's
+    assert cues.type_cue("number", frozenset({"2025", "24.33"})) == 0.0  # only the question's own numbers
+    assert cues.type_cue("when", frozenset()) == 1.0 and cues.type_cue("who", frozenset()) == 0.0
+    assert cues.type_cue("where", frozenset()) == 0.0 and cues.type_cue("other", frozenset()) == 0.0
+    assert cues.numbers == frozenset({"2025", "24.33"})
+
+
+def test_sentence_scores_are_kept_per_question_and_equal_the_uncached_ones():
+    from index.ingest.chunking import Span
+    from index.rank.analysis import PassageView
+
+    tokenize = ChineseTokenizer()
+    text = "嘉兴经开区党委书记章澜在会上讲话。南湖高新区2003年财政总收入8043万元。"
+    sentence = PassageView.of(text, "标题", Span(0, len(text)), 0, tokenize).sentences[0]
+    idf = {"党委书记": 5.0, "财政": 3.0}
+    one, other = ("嘉兴经开区党委书记是谁", "南湖高新区财政总收入是多少")
+    a = QuestionView.of(one, tokenize(one), lambda t: idf.get(t, 1.0), 100)
+    b = QuestionView.of(other, tokenize(other), lambda t: idf.get(t, 1.0), 100)
+    for q in (a, b, a, b):  # asked again, and after another question scored the same sentence
+        idf_cover, bigram_cover, score = q.sentence_cover(sentence)
+        assert idf_cover == q.idf_cover(sentence.tokens) and bigram_cover == q.bigram_cover(sentence.bigrams)
+        assert score == idf_cover + 0.5 * bigram_cover
+    assert a.sentence_cover(sentence) != b.sentence_cover(sentence)
