@@ -51,6 +51,14 @@ def _rank_of(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _maxima(arrays: list[np.ndarray]) -> np.ndarray:
+    """The largest value of each array (nan for an empty one), in one numpy call when none is empty."""
+    lengths = [len(a) for a in arrays]
+    if min(lengths) == 0:
+        return np.array([float(a.max()) if len(a) else np.nan for a in arrays])
+    return np.maximum.reduceat(np.concatenate(arrays), np.cumsum([0, *lengths[:-1]])).astype(np.float64)
+
+
 def best_lexical_sentence(question: QuestionView, passage: PassageView) -> int:
     """The sentence with the most question words: idf_cover plus half the bigram_cover (the first of equals)."""
     scores = [question.sentence_cover(s)[2] for s in passage.sentences]
@@ -73,7 +81,7 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
     q_numbers, q_years, q_bigrams, idf_items = question.numbers, question.years, question.bigrams, question.idf_items
     max_idf, question_chars = question.max_idf, len(question.normalized)
     best_sentences = []
-    sentence_best = np.array([float(c.max()) if len(c) else np.nan for c in sentence_dense])
+    sentence_best = _maxima(sentence_dense)
     sentence_best_max = float(np.nanmax(sentence_best)) if not np.all(np.isnan(sentence_best)) else np.nan
     rows = []
     for i, (view, f, b, d, c, s_best, b_rank, d_rank) in enumerate(zip(
