@@ -7,6 +7,7 @@ sees features computed the same way. The names are stored with the trained model
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +44,13 @@ class Candidates:
     best_sentence: list[int]  # per candidate, the sentence with the most question words
 
 
-def _rank_of(scores: np.ndarray) -> np.ndarray:
-    """1 for the highest score; ties share the better rank's order by position."""
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
+def _ranks(values: list[float]) -> list[int]:
+    """1 for the highest value (nan counts as -1); equal values keep their order of position,
+    as a stable argsort of the negated values would."""
+    keys = [-1.0 if v != v else v for v in values]
+    ranks = [0] * len(keys)
+    for rank, i in enumerate(sorted(range(len(keys)), key=keys.__getitem__, reverse=True), start=1):
+        ranks[i] = rank
     return ranks
 
 
@@ -77,7 +80,8 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
     type_code = ANSWER_TYPES.index(kind)
     bm25_max = float(bm25.max()) or 1.0
     dense_max = float(np.nanmax(dense)) if not np.all(np.isnan(dense)) else np.nan
-    bm25_rank, dense_rank = _rank_of(bm25).tolist(), _rank_of(np.nan_to_num(dense, nan=-1.0)).tolist()
+    bm25_list, dense_list = bm25.tolist(), dense.tolist()
+    bm25_rank, dense_rank = _ranks(bm25_list), _ranks(dense_list)
     q_numbers, q_years, q_bigrams, idf_items = question.numbers, question.years, question.bigrams, question.idf_items
     max_idf, question_chars = question.max_idf, len(question.normalized)
     best_sentences = []
@@ -85,7 +89,7 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
     sentence_best_max = float(np.nanmax(sentence_best)) if not np.all(np.isnan(sentence_best)) else np.nan
     rows = []
     for i, (view, f, b, d, c, s_best, b_rank, d_rank) in enumerate(zip(
-            views, fused.tolist(), bm25.tolist(), dense.tolist(), sentence_dense, sentence_best.tolist(),
+            views, fused.tolist(), bm25_list, dense_list, sentence_dense, sentence_best.tolist(),
             bm25_rank, dense_rank, strict=True)):
         tokens, title_tokens = view.tokens, view.title_tokens
         missing = [w for t, w in idf_items if t not in tokens and t not in title_tokens]
@@ -114,26 +118,30 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
 
 def sentence_features(question: QuestionView, view: PassageView, dense: np.ndarray) -> np.ndarray:
     """`dense`: the cosine of the question with each sentence (nan when unknown)."""
-    n = len(view.sentences)
-    if n == 0:
-        return np.zeros((0, len(SENTENCE_FEATURES)), dtype=np.float32)
+    return sentence_features_many(question, [view], [dense])
+
+
+def sentence_features_many(question: QuestionView, views: list[PassageView], dense: list[np.ndarray]) -> np.ndarray:
+    """sentence_features of several passages (the results of a response), one after the other."""
     kind = question.answer_type
     type_code = ANSWER_TYPES.index(kind)
     q_numbers = question.numbers
-    covers = [question.sentence_cover(sentence) for sentence in view.sentences]
-    lexical = [score for _, _, score in covers]
-    best = lexical.index(max(lexical))  # best_lexical_sentence
-    dense_max = float(np.max(dense))
-    dense_rank = _rank_of(np.nan_to_num(dense, nan=-1.0)).tolist()
     rows = []
-    for i, (sentence, (idf_cover, bigram_cover, _), d, d_rank) in enumerate(zip(
-            view.sentences, covers, dense.tolist(), dense_rank, strict=True)):
-        cues = sentence.cues
-        rows.append((
-            idf_cover, bigram_cover,
-            (len(q_numbers & cues.numbers) / len(q_numbers)) if q_numbers else -1.0,
-            cues.type_cue(kind, q_numbers), type_code,
-            i / max(n - 1, 1), i == 0, i == n - 1, len(sentence.normalized), n, i == best,
-            d, dense_max - d, d_rank,
-        ))
-    return np.array(rows, dtype=np.float32)
+    for view, cosines in zip(views, dense, strict=True):
+        n = len(view.sentences)
+        covers = [question.sentence_cover(sentence) for sentence in view.sentences]
+        lexical = [score for _, _, score in covers]
+        best = lexical.index(max(lexical)) if n else -1  # best_lexical_sentence
+        values = cosines.tolist()
+        dense_max = math.nan if any(v != v for v in values) else max(values, default=math.nan)
+        for i, (sentence, (idf_cover, bigram_cover, _), d, d_rank) in enumerate(zip(
+                view.sentences, covers, values, _ranks(values), strict=True)):
+            cues = sentence.cues
+            rows.append((
+                idf_cover, bigram_cover,
+                (len(q_numbers & cues.numbers) / len(q_numbers)) if q_numbers else -1.0,
+                cues.type_cue(kind, q_numbers), type_code,
+                i / max(n - 1, 1), i == 0, i == n - 1, len(sentence.normalized), n, i == best,
+                d, dense_max - d, d_rank,
+            ))
+    return np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
