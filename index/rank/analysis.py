@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from index.ingest.chunking import Span, passage_sentences
@@ -180,9 +180,6 @@ class QuestionView:
     tokens: list[str]
     idf: dict[str, float]
     max_idf: float  # the idf of a token found in one passage: scales idf into [0, 1]
-    # sentence_cover's answers, by id(sentence); each keeps its sentence so that the id stays its own
-    _covers: dict[int, tuple[Sentence, float, float, float]] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, question: str, tokens: list[str], idf: Callable[[str], float], n_passages: int) -> QuestionView:
@@ -247,14 +244,9 @@ class QuestionView:
         return len(self.bigrams & other) / (len(self.bigrams) or 1)
 
     def sentence_cover(self, sentence: Sentence) -> tuple[float, float, float]:
-        """The sentence's idf_cover, bigram_cover and lexical score (idf_cover + half its
-        bigram_cover), computed once per question: neighbouring candidates share sentences,
-        and the evidence step scores them again."""
-        known = self._covers.get(id(sentence))
-        if known is None:
-            idf_cover, bigram_cover = self.idf_cover(sentence.tokens), self.bigram_cover(sentence.bigrams)
-            known = self._covers[id(sentence)] = (sentence, idf_cover, bigram_cover, idf_cover + 0.5 * bigram_cover)
-        return known[1], known[2], known[3]
+        """The sentence's idf_cover, bigram_cover and lexical score (idf_cover + half its bigram_cover)."""
+        idf_cover, bigram_cover = self.idf_cover(sentence.tokens), self.bigram_cover(sentence.bigrams)
+        return idf_cover, bigram_cover, idf_cover + 0.5 * bigram_cover
 
 
 # Common surnames: an unknown two- or three-character word (not in jieba's dictionary) that starts

@@ -93,10 +93,12 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
             bm25_rank, dense_rank, strict=True)):
         tokens, title_tokens = view.tokens, view.title_tokens
         missing = [w for t, w in idf_items if t not in tokens and t not in title_tokens]
-        best = best_lexical_sentence(question, view)
+        covers = [question.sentence_cover(s) for s in view.sentences]
+        lexical = [score for _, _, score in covers]
+        best = lexical.index(max(lexical))  # best_lexical_sentence
         best_sentences.append(best)
         sentence = view.sentences[best]
-        sentence_idf, sentence_bigrams, _ = question.sentence_cover(sentence)
+        sentence_idf, sentence_bigrams, _ = covers[best]
         rows.append((
             f, i + 1,
             b, b / bm25_max, b_rank,
