@@ -62,10 +62,16 @@ def _maxima(arrays: list[np.ndarray]) -> np.ndarray:
     return np.maximum.reduceat(np.concatenate(arrays), np.cumsum([0, *lengths[:-1]])).astype(np.float64)
 
 
+def _covers_and_best(question: QuestionView, passage: PassageView) -> tuple[list[tuple[float, float, float]], int]:
+    """Each sentence's QuestionView.sentence_cover, and the best one's position (best_lexical_sentence)."""
+    covers = [question.sentence_cover(s) for s in passage.sentences]
+    lexical = [score for _, _, score in covers]
+    return covers, lexical.index(max(lexical))
+
+
 def best_lexical_sentence(question: QuestionView, passage: PassageView) -> int:
     """The sentence with the most question words: idf_cover plus half the bigram_cover (the first of equals)."""
-    scores = [question.sentence_cover(s)[2] for s in passage.sentences]
-    return scores.index(max(scores))
+    return _covers_and_best(question, passage)[1]
 
 
 def passage_features(question: QuestionView, views: list[PassageView], fused: np.ndarray,
@@ -93,9 +99,7 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
             bm25_rank, dense_rank, strict=True)):
         tokens, title_tokens = view.tokens, view.title_tokens
         missing = [w for t, w in idf_items if t not in tokens and t not in title_tokens]
-        covers = [question.sentence_cover(s) for s in view.sentences]
-        lexical = [score for _, _, score in covers]
-        best = lexical.index(max(lexical))  # best_lexical_sentence
+        covers, best = _covers_and_best(question, view)
         best_sentences.append(best)
         sentence = view.sentences[best]
         sentence_idf, sentence_bigrams, _ = covers[best]
@@ -131,9 +135,7 @@ def sentence_features_many(question: QuestionView, views: list[PassageView], den
     rows = []
     for view, cosines in zip(views, dense, strict=True):
         n = len(view.sentences)
-        covers = [question.sentence_cover(sentence) for sentence in view.sentences]
-        lexical = [score for _, _, score in covers]
-        best = lexical.index(max(lexical)) if n else -1  # best_lexical_sentence
+        covers, best = _covers_and_best(question, view)
         values = cosines.tolist()
         dense_max = math.nan if any(v != v for v in values) else max(values, default=math.nan)
         for i, (sentence, (idf_cover, bigram_cover, _), d, d_rank) in enumerate(zip(
