@@ -16,7 +16,7 @@ import numpy as np
 
 from index.ingest.chunking import CLOSERS, SENTENCE_END, Span
 from index.rank.analysis import PassageView, QuestionView, Sentence
-from index.rank.features import best_lexical_sentence, sentence_features
+from index.rank.features import best_lexical_sentence, sentence_features_many
 from index.rank.model import Forest
 
 
@@ -52,8 +52,7 @@ def choose_evidence_many(question: QuestionView, passages: list[PassageView], se
     `label_chars`: a line at most this long without an end mark is a label (0: never join)."""
     if sentence_model is None:
         return [with_label(p, best_lexical_sentence(question, p), label_chars) for p in passages]
-    rows = [sentence_features(question, p, d) for p, d in zip(passages, sentence_dense, strict=True)]
-    scores = sentence_model.predict(np.vstack(rows)) if rows else np.zeros(0)
-    bounds = np.cumsum([0] + [len(r) for r in rows])
+    scores = sentence_model.predict(sentence_features_many(question, passages, sentence_dense))
+    bounds = np.cumsum([0] + [len(p.sentences) for p in passages])
     return [with_label(p, int(np.argmax(scores[a:b])), label_chars)
             for p, a, b in zip(passages, bounds[:-1], bounds[1:], strict=True)]

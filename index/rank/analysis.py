@@ -66,17 +66,45 @@ def numbers(normalized: str) -> frozenset[str]:
     return frozenset(NUMBER.findall(normalized))
 
 
+_CUE_PATTERNS = {"count": CHINESE_COUNT, "when": DATE, "who": PERSON, "where": PLACE}
+
+
+class TextCues:
+    """What a type cue looks for in one normalized text (its numbers; a count, a date, a
+    person, a place), each searched for on first use and kept: a passage is ranked for
+    many questions, and a sentence is scored for its passage and again for the evidence."""
+
+    __slots__ = ("_found", "_numbers", "_text")
+
+    def __init__(self, normalized: str) -> None:
+        self._text = normalized
+        self._numbers: frozenset[str] | None = None
+        self._found: dict[str, bool] = {}
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        if self._numbers is None:
+            self._numbers = numbers(self._text)
+        return self._numbers
+
+    def _has(self, pattern: str) -> bool:
+        found = self._found.get(pattern)
+        if found is None:
+            found = self._found[pattern] = bool(_CUE_PATTERNS[pattern].search(self._text))
+        return found
+
+    def type_cue(self, kind: str, question_numbers: frozenset[str]) -> float:
+        """1.0 when the text holds the kind of thing the question asks for (not just the question's own numbers)."""
+        if kind == "number":
+            return float(bool(self.numbers - question_numbers) or self._has("count"))
+        if kind in ("when", "who", "where"):
+            return float(self._has(kind))
+        return 0.0
+
+
 def has_type_cue(kind: str, normalized: str, question_numbers: frozenset[str]) -> float:
-    """1.0 when the text holds the kind of thing the question asks for (not just the question's own numbers)."""
-    if kind == "number":
-        return float(bool(numbers(normalized) - question_numbers) or bool(CHINESE_COUNT.search(normalized)))
-    if kind == "when":
-        return float(bool(DATE.search(normalized)))
-    if kind == "who":
-        return float(bool(PERSON.search(normalized)))
-    if kind == "where":
-        return float(bool(PLACE.search(normalized)))
-    return 0.0
+    """TextCues.type_cue of a text seen once."""
+    return TextCues(normalized).type_cue(kind, question_numbers)
 
 
 @dataclass(frozen=True)
@@ -85,6 +113,10 @@ class Sentence:
     normalized: str
     tokens: frozenset[str]
     bigrams: frozenset[str]
+
+    @cached_property
+    def cues(self) -> TextCues:
+        return TextCues(self.normalized)
 
 
 @dataclass
@@ -101,6 +133,10 @@ class PassageView:
     title_tokens: frozenset[str]
     title_bigrams: frozenset[str]
     sentences: list[Sentence]
+
+    @cached_property
+    def cues(self) -> TextCues:
+        return TextCues(self.normalized)
 
     @classmethod
     def of(cls, document_text: str, title: str, span: Span, ordinal: int,
@@ -194,12 +230,23 @@ class QuestionView:
         about (a zone, a company, a person), as opposed to what it asks (书记, 多少, 投资)."""
         return frozenset(t for t in self.idf if word_kind(t) in ("unknown", "specific"))
 
+    @cached_property
+    def idf_items(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self.idf.items())
+
     def idf_cover(self, tokens: frozenset[str]) -> float:
         """The share of the question's idf mass that `tokens` contain."""
-        return sum(w for t, w in self.idf.items() if t in tokens) / self.idf_total
+        if tokens.isdisjoint(self.idf):  # half of the sentences of the candidates, a test in C
+            return 0.0
+        return sum([w for t, w in self.idf_items if t in tokens]) / self.idf_total
 
     def bigram_cover(self, other: frozenset[str]) -> float:
         return len(self.bigrams & other) / (len(self.bigrams) or 1)
+
+    def sentence_cover(self, sentence: Sentence) -> tuple[float, float, float]:
+        """The sentence's idf_cover, bigram_cover and lexical score (idf_cover + half its bigram_cover)."""
+        idf_cover, bigram_cover = self.idf_cover(sentence.tokens), self.bigram_cover(sentence.bigrams)
+        return idf_cover, bigram_cover, idf_cover + 0.5 * bigram_cover
 
 
 # Common surnames: an unknown two- or three-character word (not in jieba's dictionary) that starts

@@ -7,11 +7,12 @@ sees features computed the same way. The names are stored with the trained model
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from index.rank.analysis import ANSWER_TYPES, PassageView, QuestionView, has_type_cue, numbers
+from index.rank.analysis import ANSWER_TYPES, PassageView, QuestionView
 
 PASSAGE_FEATURES = (
     "fused_score", "fused_rank",
@@ -43,88 +44,116 @@ class Candidates:
     best_sentence: list[int]  # per candidate, the sentence with the most question words
 
 
-def _rank_of(scores: np.ndarray) -> np.ndarray:
-    """1 for the highest score; ties share the better rank's order by position."""
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
+def _ranks(values: list[float]) -> list[int]:
+    """1 for the highest value (nan counts as -1); equal values keep their order of position,
+    as a stable argsort of the negated values would."""
+    keys = [-1.0 if v != v else v for v in values]
+    ranks = [0] * len(keys)
+    for rank, i in enumerate(sorted(range(len(keys)), key=keys.__getitem__, reverse=True), start=1):
+        ranks[i] = rank
     return ranks
 
 
-def _lexical_sentence_score(question: QuestionView, sentence_tokens, sentence_bigrams) -> float:
-    return question.idf_cover(sentence_tokens) + 0.5 * question.bigram_cover(sentence_bigrams)
+def _maxima(arrays: list[np.ndarray]) -> np.ndarray:
+    """The largest value of each array (nan for an empty one), in one numpy call when none is empty."""
+    lengths = [len(a) for a in arrays]
+    if min(lengths) == 0:
+        return np.array([float(a.max()) if len(a) else np.nan for a in arrays])
+    return np.maximum.reduceat(np.concatenate(arrays), np.cumsum([0, *lengths[:-1]])).astype(np.float64)
+
+
+def _covers_and_best(question: QuestionView, passage: PassageView) -> tuple[list[tuple[float, float, float]], int]:
+    """Each sentence's QuestionView.sentence_cover, and the best one's position (best_lexical_sentence)."""
+    covers = [question.sentence_cover(s) for s in passage.sentences]
+    lexical = [score for _, _, score in covers]
+    return covers, lexical.index(max(lexical))
 
 
 def best_lexical_sentence(question: QuestionView, passage: PassageView) -> int:
-    scores = [_lexical_sentence_score(question, s.tokens, s.bigrams) for s in passage.sentences]
-    return int(np.argmax(scores))
+    """The sentence with the most question words: idf_cover plus half the bigram_cover (the first of equals)."""
+    return _covers_and_best(question, passage)[1]
 
 
 def passage_features(question: QuestionView, views: list[PassageView], fused: np.ndarray,
                      bm25: np.ndarray, dense: np.ndarray,
                      sentence_dense: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
-    """`sentence_dense`: per candidate, the cosine of the question with each of its sentences."""
+    """`sentence_dense`: per candidate, the cosine of the question with each of its sentences.
+    Rows are built as tuples of Python numbers and made float32 once, at the end."""
     n = len(views)
-    rows = np.zeros((n, len(PASSAGE_FEATURES)), dtype=np.float32)
     if n == 0:
-        return rows, []
-    type_code = ANSWER_TYPES.index(question.answer_type)
+        return np.zeros((0, len(PASSAGE_FEATURES)), dtype=np.float32), []
+    kind = question.answer_type
+    type_code = ANSWER_TYPES.index(kind)
     bm25_max = float(bm25.max()) or 1.0
     dense_max = float(np.nanmax(dense)) if not np.all(np.isnan(dense)) else np.nan
-    bm25_rank, dense_rank = _rank_of(bm25), _rank_of(np.nan_to_num(dense, nan=-1.0))
-    q_numbers, q_years = question.numbers, question.years
+    bm25_list, dense_list = bm25.tolist(), dense.tolist()
+    bm25_rank, dense_rank = _ranks(bm25_list), _ranks(dense_list)
+    q_numbers, q_years, q_bigrams, idf_items = question.numbers, question.years, question.bigrams, question.idf_items
+    max_idf, question_chars = question.max_idf, len(question.normalized)
     best_sentences = []
-    sentence_best = np.array([float(np.max(c)) if len(c) else np.nan for c in sentence_dense])
+    sentence_best = _maxima(sentence_dense)
     sentence_best_max = float(np.nanmax(sentence_best)) if not np.all(np.isnan(sentence_best)) else np.nan
-    for i, view in enumerate(views):
-        everything = view.tokens | view.title_tokens
-        missing = [w for t, w in question.idf.items() if t not in everything]
-        best = best_lexical_sentence(question, view)
+    rows = []
+    for i, (view, f, b, d, c, s_best, b_rank, d_rank) in enumerate(zip(
+            views, fused.tolist(), bm25_list, dense_list, sentence_dense, sentence_best.tolist(),
+            bm25_rank, dense_rank, strict=True)):
+        tokens, title_tokens = view.tokens, view.title_tokens
+        missing = [w for t, w in idf_items if t not in tokens and t not in title_tokens]
+        covers, best = _covers_and_best(question, view)
         best_sentences.append(best)
         sentence = view.sentences[best]
-        rows[i] = (
-            fused[i], i + 1,
-            bm25[i], bm25[i] / bm25_max, bm25_rank[i],
-            dense[i], dense_max - dense[i], dense_rank[i],
-            question.idf_cover(view.tokens), question.idf_cover(view.title_tokens),
-            question.idf_cover(sentence.tokens), (max(missing) / question.max_idf) if missing else 0.0,
-            question.bigram_cover(view.bigrams), question.bigram_cover(sentence.bigrams),
+        sentence_idf, sentence_bigrams, _ = covers[best]
+        rows.append((
+            f, i + 1,
+            b, b / bm25_max, b_rank,
+            d, dense_max - d, d_rank,
+            question.idf_cover(tokens), question.idf_cover(title_tokens),
+            sentence_idf, (max(missing) / max_idf) if missing else 0.0,
+            question.bigram_cover(view.bigrams), sentence_bigrams,
             question.bigram_cover(view.title_bigrams),
-            len(view.title_bigrams & question.bigrams) / (len(view.title_bigrams) or 1),
+            len(view.title_bigrams & q_bigrams) / (len(view.title_bigrams) or 1),
             len(q_numbers), (len(q_numbers & view.numbers) / len(q_numbers)) if q_numbers else -1.0,
             (len(q_years & view.numbers) / len(q_years)) if q_years else -1.0,
-            type_code, has_type_cue(question.answer_type, view.normalized, q_numbers),
-            has_type_cue(question.answer_type, sentence.normalized, q_numbers),
-            len(view.normalized), view.ordinal, len(question.normalized),
-            sentence_best[i], sentence_best_max - sentence_best[i],
-            float(len(sentence_dense[i]) > 0 and int(np.argmax(sentence_dense[i])) == best),
-        )
-    return rows, best_sentences
+            type_code, view.cues.type_cue(kind, q_numbers), sentence.cues.type_cue(kind, q_numbers),
+            len(view.normalized), view.ordinal, question_chars,
+            s_best, sentence_best_max - s_best,
+            float(len(c) > 0 and int(c.argmax()) == best),
+        ))
+    return np.array(rows, dtype=np.float32), best_sentences
 
 
 def sentence_features(question: QuestionView, view: PassageView, dense: np.ndarray) -> np.ndarray:
     """`dense`: the cosine of the question with each sentence (nan when unknown)."""
-    n = len(view.sentences)
-    rows = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
-    type_code = ANSWER_TYPES.index(question.answer_type)
+    return sentence_features_many(question, [view], [dense])
+
+
+def sentence_features_many(question: QuestionView, views: list[PassageView], dense: list[np.ndarray]) -> np.ndarray:
+    """sentence_features of several passages (the results of a response), one after the other."""
+    kind = question.answer_type
+    type_code = ANSWER_TYPES.index(kind)
     q_numbers = question.numbers
-    best = best_lexical_sentence(question, view)
-    dense_max = float(np.max(dense)) if len(dense) else np.nan
-    dense_rank = _rank_of(np.nan_to_num(dense, nan=-1.0))
     focus = question.focus
-    # What the question asks beyond what its article is about (the title's words: an entity's
-    # name is in its defining sentence, the asked attribute is in the answer's)
-    beyond_title = {t: w for t, w in question.idf.items() if t not in view.title_tokens}
-    beyond_total = sum(beyond_title.values())
-    for i, sentence in enumerate(view.sentences):
-        s_numbers = numbers(sentence.normalized)
-        rows[i] = (
-            question.idf_cover(sentence.tokens), question.bigram_cover(sentence.bigrams),
-            (len(q_numbers & s_numbers) / len(q_numbers)) if q_numbers else -1.0,
-            has_type_cue(question.answer_type, sentence.normalized, q_numbers), type_code,
-            i / max(n - 1, 1), i == 0, i == n - 1, len(sentence.normalized), n, i == best,
-            dense[i], dense_max - dense[i], dense_rank[i],
-            float(focus in sentence.normalized) if focus else -1.0,
-            sum(w for t, w in beyond_title.items() if t in sentence.tokens) / beyond_total if beyond_total else -1.0,
-        )
-    return rows
+    rows = []
+    for view, cosines in zip(views, dense, strict=True):
+        n = len(view.sentences)
+        covers, best = _covers_and_best(question, view)
+        values = cosines.tolist()
+        dense_max = math.nan if any(v != v for v in values) else max(values, default=math.nan)
+        # What the question asks beyond what its article is about (the title's words: an entity's
+        # name is in its defining sentence, the asked attribute in the answer's)
+        beyond_title = [(t, w) for t, w in question.idf_items if t not in view.title_tokens]
+        beyond_total = sum(w for _, w in beyond_title)
+        for i, (sentence, (idf_cover, bigram_cover, _), d, d_rank) in enumerate(zip(
+                view.sentences, covers, values, _ranks(values), strict=True)):
+            cues = sentence.cues
+            tokens = sentence.tokens
+            rows.append((
+                idf_cover, bigram_cover,
+                (len(q_numbers & cues.numbers) / len(q_numbers)) if q_numbers else -1.0,
+                cues.type_cue(kind, q_numbers), type_code,
+                i / max(n - 1, 1), i == 0, i == n - 1, len(sentence.normalized), n, i == best,
+                d, dense_max - d, d_rank,
+                float(focus in sentence.normalized) if focus else -1.0,
+                sum(w for t, w in beyond_title if t in tokens) / beyond_total if beyond_total else -1.0,
+            ))
+    return np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))

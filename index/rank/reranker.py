@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -18,6 +19,21 @@ from index.rank.features import (
 )
 from index.rank.model import RankerModel
 from index.store import LoadedIndex
+
+
+@cache
+def _float16_values() -> np.ndarray:
+    """The float32 value of each of the 65,536 float16 bit patterns, as astype gives it."""
+    return np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+
+
+def as_float32(vectors: np.ndarray) -> np.ndarray:
+    """`vectors` (the stored float16 sentence vectors) as float32: the same values as
+    ``astype(np.float32)``, looked up in a table, which takes half the time of numpy's
+    float16 conversion here (a tenth of a millisecond for one question's candidates)."""
+    if vectors.dtype != np.float16:
+        return vectors.astype(np.float32)
+    return np.take(_float16_values(), vectors.view(np.uint16))
 
 
 class PassageViews:
@@ -51,17 +67,22 @@ class PassageViews:
         vectors = self.index.sentences_of(passage_id)
         if query_vector is None:
             return np.full(len(vectors), np.nan)
-        return vectors.astype(np.float32) @ query_vector.astype(np.float32)
+        return as_float32(vectors) @ query_vector.astype(np.float32)
 
     def sentence_cosines_many(self, passage_ids: list[int], query_vector: np.ndarray | None) -> list[np.ndarray]:
         """sentence_cosines of several passages in one product (the candidates of one question)."""
         starts = self.index.sentence_start
-        lengths = [int(starts[pid + 1] - starts[pid]) for pid in passage_ids]
+        ids = np.asarray(passage_ids, dtype=np.int64)
+        first = starts[ids]
+        lengths = starts[ids + 1] - first
+        ends = np.cumsum(lengths)
         if query_vector is None or not passage_ids:
-            return [np.full(n, np.nan) for n in lengths]
-        rows = np.concatenate([np.arange(starts[pid], starts[pid + 1]) for pid in passage_ids])
-        cosines = self.index.sentence_vectors[rows].astype(np.float32) @ query_vector.astype(np.float32)
-        return np.split(cosines, np.cumsum(lengths)[:-1])
+            return [np.full(n, np.nan) for n in lengths.tolist()]
+        # every passage's rows, in order: first[i], first[i] + 1, ... as one vector operation
+        rows = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(first - (ends - lengths), lengths)
+        cosines = as_float32(self.index.sentence_vectors[rows]) @ query_vector.astype(np.float32)
+        bounds = [0, *ends.tolist()]
+        return [cosines[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def joined(self, passage_ids: list[int], span: Span, query_vector: np.ndarray | None
                ) -> tuple[PassageView, np.ndarray]:

@@ -52,3 +52,31 @@ def test_joined_neighbours_keep_each_sentence_once_without_tokenizing_again():
     assert [text[s.span.start:s.span.end] for s in joined.sentences] == [
         "第一句讲嘉兴。", "第二句讲高新区。", "第三句讲经开区。", "第四句讲南湖。"]
     assert joined.ordinal == 0 and joined.tokens == left.tokens | right.tokens
+
+
+def test_a_texts_cues_found_once_still_answer_each_question_and_kind():
+    from index.rank.analysis import TextCues
+
+    cues = TextCues("2025年增长24.33")
+    assert cues.type_cue("number", frozenset({"2025"})) == 1.0  # 24.33 is not the question's
+    assert cues.type_cue("number", frozenset({"2025", "24.33"})) == 0.0  # only the question's own numbers
+    assert cues.type_cue("when", frozenset()) == 1.0 and cues.type_cue("who", frozenset()) == 0.0
+    assert cues.type_cue("where", frozenset()) == 0.0 and cues.type_cue("other", frozenset()) == 0.0
+    assert cues.numbers == frozenset({"2025", "24.33"})
+
+
+def test_a_sentences_cover_is_its_idf_and_bigram_cover_and_their_lexical_score():
+    from index.ingest.chunking import Span
+    from index.rank.analysis import PassageView
+
+    tokenize = ChineseTokenizer()
+    text = "嘉兴经开区党委书记章澜在会上讲话。南湖高新区2003年财政总收入8043万元。"
+    sentences = PassageView.of(text, "标题", Span(0, len(text)), 0, tokenize).sentences
+    idf = {"党委书记": 5.0, "财政": 3.0}
+    question = "嘉兴经开区党委书记是谁"
+    q = QuestionView.of(question, tokenize(question), lambda t: idf.get(t, 1.0), 100)
+    first, second = (q.sentence_cover(s) for s in sentences)
+    assert first[:2] == (q.idf_cover(sentences[0].tokens), q.bigram_cover(sentences[0].bigrams))
+    assert first[2] == first[0] + 0.5 * first[1] and first[0] > 0.5
+    assert second[0] == 0.0 == q.idf_cover(frozenset({"财政", "总收入"}))  # none of the question's words
+    assert 0.0 < first[1] <= 1.0 and first[2] > second[2]

@@ -42,3 +42,31 @@ def test_sentence_features_mark_the_sentence_with_the_asked_number():
     assert rows.shape == (2, len(SENTENCE_FEATURES))
     assert rows[0, column["type_cue"]] == 1.0 and rows[1, column["type_cue"]] == 0.0
     assert rows[0, column["numbers_matched"]] == 1.0 and rows[0, column["dense_rank"]] == 1
+
+
+def test_ranks_are_a_stable_argsort_of_the_negated_values_with_nan_as_minus_one():
+    from index.rank.features import _ranks
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        values = rng.choice([0.5, 0.25, -1.0, -2.0, np.nan, 0.0, -0.0, 0.75], size=int(rng.integers(1, 12)))
+        keys = np.nan_to_num(values, nan=-1.0)
+        expected = np.empty(len(values))
+        expected[np.argsort(-keys, kind="stable")] = np.arange(1, len(values) + 1)
+        assert _ranks(values.tolist()) == expected.tolist()
+
+
+def test_sentence_features_of_several_passages_are_each_passages_own():
+    from index.rank.features import sentence_features_many
+
+    question = "嘉兴南湖高新区2003年财政总收入是多少"
+    q = QuestionView.of(question, TOKENIZE(question), lambda t: 3.0, 1000)
+    views = [_view(OTHER, "南湖高新区"), _view(ANSWERING, "嘉兴经开区")]
+    dense = [np.array([0.9, np.nan], dtype=np.float32), np.array([0.2, 0.6])]
+    together = sentence_features_many(q, views, dense)
+    alone = np.vstack([sentence_features(q, v, d) for v, d in zip(views, dense, strict=True)])
+    assert together.shape == (4, len(SENTENCE_FEATURES)) and together.dtype == np.float32
+    np.testing.assert_array_equal(together, alone)
+    column = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    assert np.isnan(together[0, column["dense_gap"]]) and together[3, column["dense_rank"]] == 1
+    assert sentence_features_many(q, [], []).shape == (0, len(SENTENCE_FEATURES))
