@@ -225,10 +225,13 @@ class QuestionView:
         return focus
 
     @cached_property
-    def nouns(self) -> frozenset[str]:
+    def nouns(self) -> tuple[str, ...]:
         """The question's specific words (unknown to jieba's dictionary, or rare in it): what it is
-        about (a zone, a company, a person), as opposed to what it asks (书记, 多少, 投资)."""
-        return frozenset(t for t in self.idf if word_kind(t) in ("unknown", "specific"))
+        about (a zone, a company, a person), as opposed to what it asks (书记, 多少, 投资). In the
+        question's order, not a set's: a set of strings iterates in an order that changes from one
+        process to the next, which made the sums over them and the training questions changed
+        from them differ between two runs of qa train-ranker."""
+        return tuple(t for t in self.idf if word_kind(t) in ("unknown", "specific"))
 
     @cached_property
     def idf_items(self) -> tuple[tuple[str, float], ...]:

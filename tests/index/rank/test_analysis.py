@@ -80,3 +80,16 @@ def test_a_sentences_cover_is_its_idf_and_bigram_cover_and_their_lexical_score()
     assert first[2] == first[0] + 0.5 * first[1] and first[0] > 0.5
     assert second[0] == 0.0 == q.idf_cover(frozenset({"财政", "总收入"}))  # none of the question's words
     assert 0.0 < first[1] <= 1.0 and first[2] > second[2]
+
+
+def test_specific_words_come_in_the_questions_order_every_time():
+    """Not a set: training sums over them and picks among equals, and must do so the same in every process."""
+    import subprocess
+    import sys
+
+    code = ("from index.rank.analysis import QuestionView; from index.tokenize import ChineseTokenizer; "
+            "q = '佛吉亚绿动智行项目和晶能微电子项目落户嘉兴经开区还是秀洲区？'; "
+            "print(QuestionView.of(q, ChineseTokenizer()(q), lambda t: 3.0, 1000).nouns)")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout for seed in (1, 2, 3)}
+    assert len(seen) == 1 and "佛吉亚" in seen.pop()
