@@ -86,17 +86,18 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         info.update({key: kept.info[key] for key in ("importance_passages", "importance_sentences",
                                                      "confidence_threshold_out_of_fold") if key in kept.info},
                     rankers_kept_from={"file": Path(args.keep_rankers).name, "trained_at": kept.info["trained_at"]})
-        if args.refit_evidence:
-            sentences = fit_sentence_ranker(groups)
-            sentence_forest = forest_of(sentences, check_rows=np.vstack([g.features for g in groups[:200]]))
-            info.update(importance_sentences=importances(sentences), evidence_refitted=True)
     else:
         calibration = fit_calibration(lists, scores)
         info["confidence_threshold_out_of_fold"] = no_answer_threshold(lists, scores, calibration)
-        passages, sentences = fit_passage_ranker(lists), fit_sentence_ranker(groups)
+        passages = fit_passage_ranker(lists)
         forest = forest_of(passages, check_rows=np.vstack([c.features for c in lists[:200]]))
+        info["importance_passages"] = importances(passages)
+    if not args.keep_rankers or args.refit_evidence:
+        sentences = fit_sentence_ranker(groups)
         sentence_forest = forest_of(sentences, check_rows=np.vstack([g.features for g in groups[:200]]))
-        info.update(importance_passages=importances(passages), importance_sentences=importances(sentences))
+        info["importance_sentences"] = importances(sentences)
+        if args.keep_rankers:
+            info["evidence_refitted"] = True
     model = RankerModel(PASSAGE_FEATURES, forest, SENTENCE_FEATURES, sentence_forest, calibration,
                         ANSWERABLE_FEATURES, answerable, dict(embedder.fingerprint), info)
     model.save(out)

@@ -234,6 +234,11 @@ class QuestionView:
         return tuple(t for t in self.idf if word_kind(t) in ("unknown", "specific"))
 
     @cached_property
+    def nouns_idf(self) -> float:
+        """The idf mass of the specific words (1.0 when there are none): what their shares are of."""
+        return sum(self.idf[t] for t in self.nouns) or 1.0
+
+    @cached_property
     def idf_items(self) -> tuple[tuple[str, float], ...]:
         return tuple(self.idf.items())
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from index.rank.analysis import PERSON, ArticleView, PassageView, QuestionView, has_type_cue, person_names
+from index.rank.analysis import PERSON, ArticleView, PassageView, QuestionView, Sentence, person_names
 from index.rank.features import PASSAGE_FEATURES
 
 FROM_TOP_PASSAGE = (
@@ -42,17 +42,16 @@ _TOP_COLUMNS = [_COLUMN[name] for name in FROM_TOP_PASSAGE]
 TOP_CHECKED = 3  # the best candidates whose articles are checked
 
 
-def _holds_asked_kind(question: QuestionView, window_text: str, window_tokens: frozenset[str],
-                      known_word: Callable[[str], bool]) -> bool:
-    """Whether a stretch of text holds the kind of thing asked for: a number other than the
-    question's, a date, a person's name (or title), a place; anything, when the kind is unknown."""
+def _holds_asked_kind(question: QuestionView, sentence: Sentence, known_word: Callable[[str], bool]) -> bool:
+    """Whether a sentence holds the kind of thing asked for: a number other than the question's,
+    a date, a person's name (or title), a place; anything, when the kind is unknown."""
     kind = question.answer_type
     if kind == "other":
         return True
     if kind == "who":  # a name, or a title the question does not use itself (书记 in 谁是书记 is no answer)
-        return bool(person_names(window_tokens - frozenset(question.idf), known_word)) or any(
-            title not in question.normalized for title in PERSON.findall(window_text))
-    return bool(has_type_cue(kind, window_text, question.numbers))
+        return bool(person_names(sentence.tokens - frozenset(question.idf), known_word)) or any(
+            title not in question.normalized for title in PERSON.findall(sentence.normalized))
+    return bool(sentence.cues.type_cue(kind, question.numbers))
 
 
 def typed_window(question: QuestionView, view: PassageView, known_word: Callable[[str], bool]
@@ -66,7 +65,7 @@ def typed_window(question: QuestionView, view: PassageView, known_word: Callable
     with the next one's figure.)"""
     best: tuple[float, frozenset[str], str] | None = None
     for sentence in view.sentences:
-        if _holds_asked_kind(question, sentence.normalized, sentence.tokens, known_word):
+        if _holds_asked_kind(question, sentence, known_word):
             cover = question.idf_cover(sentence.tokens)
             if best is None or cover > best[0]:
                 best = (cover, sentence.tokens, sentence.normalized)
@@ -75,9 +74,8 @@ def typed_window(question: QuestionView, view: PassageView, known_word: Callable
             0.0 if question.focus else -1.0), 1.0
     cover, tokens, text = best
     nouns, years, focus = question.nouns, question.years, question.focus
-    noun_total = sum(question.idf.get(t, 0.0) for t in nouns) or 1.0
     return (cover,
-            sum(question.idf.get(t, 0.0) for t in nouns if t in tokens or t in text) / noun_total if nouns else -1.0,
+            sum(question.idf[t] for t in nouns if t in tokens or t in text) / question.nouns_idf if nouns else -1.0,
             sum(1 for y in years if y in text) / len(years) if years else -1.0,
             float(focus in text) if focus else -1.0,
             max((w for t, w in question.idf.items() if t not in tokens and t not in text),
@@ -90,15 +88,14 @@ def constraint_row(question: QuestionView, view: PassageView, best_sentence: int
     missing = [t for t in question.idf if not article.has(t)]
     idf_missing = sum(question.idf[t] for t in missing) / question.idf_total
     nouns = question.nouns
-    noun_total = sum(question.idf.get(t, 0.0) for t in nouns) or 1.0
-    noun_missing = sum(question.idf.get(t, 0.0) for t in nouns if not article.has(t)) / noun_total if nouns else -1.0
+    noun_missing = sum(question.idf[t] for t in nouns if not article.has(t)) / question.nouns_idf if nouns else -1.0
     years = question.years
     q_numbers = question.numbers
     asked_who = question.answer_type == "who"
     own = frozenset(question.idf)
     focus = question.focus
     typed = [s for s in view.sentences if focus is not None and focus in s.normalized
-             and (question.answer_type == "other" or has_type_cue(question.answer_type, s.normalized, q_numbers))]
+             and (question.answer_type == "other" or s.cues.type_cue(question.answer_type, q_numbers))]
     return np.array([
         idf_missing,
         max((question.idf[t] for t in missing), default=0.0) / question.max_idf,
