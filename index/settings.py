@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # no_answer when the "no answer" model's probability that the response holds an answer is below
     # this: the value that flags 5% of the answerable training questions out of fold (qa train-ranker
     # prints it)
-    no_answer_threshold: float = 0.1628
+    no_answer_threshold: float = 0.1618
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128

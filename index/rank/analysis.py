@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cached_property
 
 from index.ingest.chunking import Span, passage_sentences
@@ -25,6 +26,7 @@ PERSON = re.compile("先生|女士|教授|博士|主席|总统|书记|主任|局
 
 WH_WORD = re.compile(r"多少|几|谁|哪|什么|何|怎么|怎样|如何|是否|有没有|吗")
 SPECIFIC_BELOW = 3000  # jieba dictionary frequency: rarer words (and unknown ones) are specific
+YEAR_CONTEXT_CHARS = 1000  # how far back in its article a passage's year in force is looked for
 
 
 def word_kind(word: str) -> str:
@@ -133,10 +135,31 @@ class PassageView:
     title_tokens: frozenset[str]
     title_bigrams: frozenset[str]
     sentences: list[Sentence]
+    year_before: str | None = None  # the last year its article names before it (see sentence_years)
+    title: str = ""  # its article's title, normalized
 
     @cached_property
     def cues(self) -> TextCues:
         return TextCues(self.normalized)
+
+    @cached_property
+    def sentence_years(self) -> tuple[frozenset[str], ...]:
+        """Per sentence, the years it speaks of: those it names, or else the last one named before
+        it (in the passage, or in the article before the passage). News text names the year once
+        (2024年，嘉兴…) and then goes on (过去这一年…11个新能源项目) without repeating it."""
+        current = frozenset([self.year_before]) if self.year_before else frozenset()
+        in_force = []
+        for sentence in self.sentences:
+            named = YEAR.findall(sentence.normalized)
+            in_force.append(frozenset(named) if named else current)
+            if named:
+                current = frozenset([named[-1]])
+        return tuple(in_force)
+
+    @cached_property
+    def years_in_force(self) -> frozenset[str]:
+        """The years any of its sentences speaks of (sentence_years)."""
+        return frozenset().union(*self.sentence_years)
 
     @classmethod
     def of(cls, document_text: str, title: str, span: Span, ordinal: int,
@@ -148,9 +171,10 @@ class PassageView:
             text = normalize_for_match(document_text[sentence.start:sentence.end])
             sentences.append(Sentence(sentence, text, frozenset(tokenize(text)), bigrams(text)))
         title_normalized = normalize_for_match(title)
+        before = YEAR.findall(normalize_for_match(document_text[max(0, span.start - YEAR_CONTEXT_CHARS):span.start]))
         return cls(span, ordinal, normalized, frozenset(token_list), token_list, bigrams(normalized),
                    numbers(normalized), frozenset(tokenize(title_normalized)), bigrams(title_normalized),
-                   sentences)
+                   sentences, before[-1] if before else None, title_normalized)
 
     @classmethod
     def join(cls, views: list[PassageView], span: Span) -> PassageView:
@@ -168,7 +192,7 @@ class PassageView:
         return cls(span, first.ordinal, normalized, frozenset(token_list), token_list,
                    frozenset().union(*(view.bigrams for view in ordered)),
                    frozenset().union(*(view.numbers for view in ordered)),
-                   first.title_tokens, first.title_bigrams, sentences)
+                   first.title_tokens, first.title_bigrams, sentences, first.year_before, first.title)
 
 
 @dataclass
@@ -241,6 +265,31 @@ class QuestionView:
     @cached_property
     def idf_items(self) -> tuple[tuple[str, float], ...]:
         return tuple(self.idf.items())
+
+    def title_run(self, title: str) -> int:
+        """The longest run of characters the question shares with a title: 嘉兴国家高新区 (7) with
+        嘉兴国家高新区：全力打造…, only 高新区 (3) with …嘉兴高新区打造… — what names the article's
+        subject in one piece, which bigram shares do not tell. Kept per title."""
+        runs = self.__dict__.setdefault("_title_runs", {})
+        if title not in runs:
+            match = SequenceMatcher(None, self.normalized, title, autojunk=False).find_longest_match()
+            runs[title] = match.size
+        return runs[title]
+
+    def beyond_title(self, title_tokens: frozenset[str]) -> tuple[tuple[tuple[str, float], ...], float]:
+        """The question's words (with their idf) that a title lacks, and their idf total: what is
+        asked beyond what the article is about (an entity's name is in its title and its defining
+        sentence, the asked attribute in the answer's). Kept per title."""
+        kept = self.__dict__.setdefault("_beyond_title", {})
+        if title_tokens not in kept:
+            words = tuple((t, w) for t, w in self.idf_items if t not in title_tokens)
+            kept[title_tokens] = (words, sum(w for _, w in words))
+        return kept[title_tokens]
+
+    def beyond_title_cover(self, title_tokens: frozenset[str], tokens: frozenset[str]) -> float:
+        """The share of beyond_title's idf that `tokens` contain (-1 when the title has every word)."""
+        words, total = self.beyond_title(title_tokens)
+        return sum([w for t, w in words if t in tokens]) / total if total else -1.0
 
     def idf_cover(self, tokens: frozenset[str]) -> float:
         """The share of the question's idf mass that `tokens` contain."""

@@ -20,15 +20,16 @@ PASSAGE_FEATURES = (
     "dense", "dense_gap", "dense_rank",
     "idf_cover", "idf_cover_title", "idf_cover_best_sentence", "idf_missing_max",
     "bigram_cover", "bigram_cover_best_sentence", "title_bigram_cover", "title_in_question",
-    "numbers_in_question", "numbers_matched", "years_matched",
+    "numbers_in_question", "numbers_matched", "years_matched", "years_in_force",
     "answer_type", "type_cue", "type_cue_best_sentence",
     "chars", "ordinal", "question_chars",
     "dense_best_sentence", "dense_best_sentence_gap", "best_sentences_agree",
+    "idf_cover_beyond_title", "idf_cover_beyond_title_best_sentence", "title_run",
 )
 SENTENCE_FEATURES = (
     "idf_cover", "bigram_cover", "numbers_matched", "type_cue", "answer_type",
     "position", "is_first", "is_last", "chars", "sentences", "best_lexical",
-    "dense", "dense_gap", "dense_rank", "focus_in_sentence", "idf_cover_beyond_title",
+    "dense", "dense_gap", "dense_rank", "focus_in_sentence", "idf_cover_beyond_title", "years_in_force",
 )
 
 
@@ -114,10 +115,14 @@ def passage_features(question: QuestionView, views: list[PassageView], fused: np
             len(view.title_bigrams & q_bigrams) / (len(view.title_bigrams) or 1),
             len(q_numbers), (len(q_numbers & view.numbers) / len(q_numbers)) if q_numbers else -1.0,
             (len(q_years & view.numbers) / len(q_years)) if q_years else -1.0,
+            (len(q_years & view.years_in_force) / len(q_years)) if q_years else -1.0,
             type_code, view.cues.type_cue(kind, q_numbers), sentence.cues.type_cue(kind, q_numbers),
             len(view.normalized), view.ordinal, question_chars,
             s_best, sentence_best_max - s_best,
             float(len(c) > 0 and int(c.argmax()) == best),
+            question.beyond_title_cover(title_tokens, tokens),
+            question.beyond_title_cover(title_tokens, sentence.tokens),
+            question.title_run(view.title),
         ))
     return np.array(rows, dtype=np.float32), best_sentences
 
@@ -132,19 +137,16 @@ def sentence_features_many(question: QuestionView, views: list[PassageView], den
     kind = question.answer_type
     type_code = ANSWER_TYPES.index(kind)
     q_numbers = question.numbers
-    focus = question.focus
+    focus, q_years = question.focus, question.years
     rows = []
     for view, cosines in zip(views, dense, strict=True):
         n = len(view.sentences)
         covers, best = _covers_and_best(question, view)
         values = cosines.tolist()
         dense_max = math.nan if any(v != v for v in values) else max(values, default=math.nan)
-        # What the question asks beyond what its article is about (the title's words: an entity's
-        # name is in its defining sentence, the asked attribute in the answer's)
-        beyond_title = [(t, w) for t, w in question.idf_items if t not in view.title_tokens]
-        beyond_total = sum(w for _, w in beyond_title)
-        for i, (sentence, (idf_cover, bigram_cover, _), d, d_rank) in enumerate(zip(
-                view.sentences, covers, values, _ranks(values), strict=True)):
+        title_tokens = view.title_tokens
+        for i, (sentence, (idf_cover, bigram_cover, _), d, d_rank, years) in enumerate(zip(
+                view.sentences, covers, values, _ranks(values), view.sentence_years, strict=True)):
             cues = sentence.cues
             tokens = sentence.tokens
             rows.append((
@@ -154,6 +156,7 @@ def sentence_features_many(question: QuestionView, views: list[PassageView], den
                 i / max(n - 1, 1), i == 0, i == n - 1, len(sentence.normalized), n, i == best,
                 d, dense_max - d, d_rank,
                 float(focus in sentence.normalized) if focus else -1.0,
-                sum(w for t, w in beyond_title if t in tokens) / beyond_total if beyond_total else -1.0,
+                question.beyond_title_cover(title_tokens, tokens),
+                (len(q_years & years) / len(q_years)) if q_years else -1.0,
             ))
     return np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))

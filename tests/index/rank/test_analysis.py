@@ -93,3 +93,37 @@ def test_specific_words_come_in_the_questions_order_every_time():
     seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout for seed in (1, 2, 3)}
     assert len(seen) == 1 and "佛吉亚" in seen.pop()
+
+
+def test_a_sentence_speaks_of_the_last_year_named_before_it_in_its_article():
+    from index.ingest.chunking import Span
+    from index.rank.analysis import PassageView
+
+    text = "2023年，园区开工。2024年，嘉兴引进项目136个。过去这一年，嘉兴引进11个新能源项目。2025年计划更多。"
+    start = text.index("过去")
+    view = PassageView.of(text, "标题", Span(start, len(text)), 1, ChineseTokenizer())
+    assert view.year_before == "2024"
+    assert [sorted(years) for years in view.sentence_years] == [["2024"], ["2025"]]
+    assert view.years_in_force == frozenset({"2024", "2025"})
+    first = PassageView.of(text, "标题", Span(0, text.index("2024")), 0, ChineseTokenizer())
+    assert first.year_before is None and first.years_in_force == frozenset({"2023"})
+    joined = PassageView.join([view, first], Span(0, len(text)))
+    assert joined.year_before is None
+
+
+def test_the_longest_run_a_question_shares_with_a_title_tells_apart_titles_sharing_bigrams():
+    question = QuestionView.of("嘉兴国家高新区2024年计划完成产业供地多少亩？", [], lambda t: 1.0, 10)
+    assert question.title_run(normalize_for_match("嘉兴国家高新区：全力打造空港秀水创新绿谷")) == 7
+    assert question.title_run(normalize_for_match("激活“新”质动能 嘉兴高新区打造区域高质量发展主阵地")) == 3
+    assert question.title_run("") == 0
+
+
+def test_what_a_question_asks_beyond_a_title_is_the_share_of_the_words_the_title_lacks():
+    tokenize = ChineseTokenizer()
+    question = QuestionView.of("长齿锯犁鳗的体长是多少", tokenize("长齿锯犁鳗的体长是多少"), lambda t: 2.0, 100)
+    title = frozenset(tokenize(normalize_for_match("长齿锯犁鳗")))
+    words, total = question.beyond_title(title)
+    assert words and all(t not in title for t, _ in words) and total == sum(w for _, w in words)
+    assert question.beyond_title_cover(title, frozenset(tokenize("体长可达76公分"))) > 0
+    assert question.beyond_title_cover(title, title) == 0.0
+    assert question.beyond_title_cover(frozenset(question.idf), title) == -1.0  # the title has every word

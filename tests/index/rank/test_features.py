@@ -44,6 +44,23 @@ def test_sentence_features_mark_the_sentence_with_the_asked_number():
     assert rows[0, column["numbers_matched"]] == 1.0 and rows[0, column["dense_rank"]] == 1
 
 
+def test_a_year_named_before_the_passage_counts_where_the_passage_does_not_repeat_it():
+    text = "2024年，嘉兴引进先进制造业项目136个。过去这一年，嘉兴引进11个新能源项目。2023年引进项目90个。"
+    question = "嘉兴2024年引进了多少个新能源项目"
+    q = QuestionView.of(question, TOKENIZE(question), lambda t: 3.0, 1000)
+    start = text.index("过去")
+    view = PassageView.of(text, "招商", Span(start, len(text)), 1, TOKENIZE)
+    rows, _ = passage_features(q, [view], np.array([0.3]), np.array([1.0]), np.array([0.8]), [np.array([0.8, 0.7])])
+    column = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
+    assert rows[0, column["years_matched"]] == 0.0 and rows[0, column["years_in_force"]] == 1.0
+    sentences = sentence_features(q, view, np.array([0.9, 0.5]))
+    in_force = SENTENCE_FEATURES.index("years_in_force")
+    assert sentences[:, in_force].tolist() == [1.0, 0.0]  # 过去这一年 is 2024; the next sentence names 2023
+    plain = "嘉兴引进了多少个新能源项目"
+    unyeared = QuestionView.of(plain, TOKENIZE(plain), lambda t: 3.0, 1000)
+    assert sentence_features(unyeared, view, np.array([0.9, 0.5]))[:, in_force].tolist() == [-1.0, -1.0]
+
+
 def test_ranks_are_a_stable_argsort_of_the_negated_values_with_nan_as_minus_one():
     from index.rank.features import _ranks
 
