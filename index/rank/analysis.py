@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cached_property
 
@@ -171,7 +172,9 @@ class PassageView:
             text = normalize_for_match(document_text[sentence.start:sentence.end])
             sentences.append(Sentence(sentence, text, frozenset(tokenize(text)), bigrams(text)))
         title_normalized = normalize_for_match(title)
-        before = YEAR.findall(normalize_for_match(document_text[max(0, span.start - YEAR_CONTEXT_CHARS):span.start]))
+        # years are digits: NFKC (full-width to ASCII) is all of normalize_for_match they need
+        context = document_text[max(0, span.start - YEAR_CONTEXT_CHARS):span.start]
+        before = YEAR.findall(unicodedata.normalize("NFKC", context))
         return cls(span, ordinal, normalized, frozenset(token_list), token_list, bigrams(normalized),
                    numbers(normalized), frozenset(tokenize(title_normalized)), bigrams(title_normalized),
                    sentences, before[-1] if before else None, title_normalized)
@@ -204,6 +207,10 @@ class QuestionView:
     tokens: list[str]
     idf: dict[str, float]
     max_idf: float  # the idf of a token found in one passage: scales idf into [0, 1]
+    # per title, kept for the question's candidates (many share an article): see title_run, beyond_title
+    _title_runs: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _beyond_title: dict[frozenset[str], tuple[tuple[tuple[str, float], ...], float]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, question: str, tokens: list[str], idf: Callable[[str], float], n_passages: int) -> QuestionView:
@@ -270,7 +277,7 @@ class QuestionView:
         """The longest run of characters the question shares with a title: 嘉兴国家高新区 (7) with
         嘉兴国家高新区：全力打造…, only 高新区 (3) with …嘉兴高新区打造… — what names the article's
         subject in one piece, which bigram shares do not tell. Kept per title."""
-        runs = self.__dict__.setdefault("_title_runs", {})
+        runs = self._title_runs
         if title not in runs:
             match = SequenceMatcher(None, self.normalized, title, autojunk=False).find_longest_match()
             runs[title] = match.size
@@ -280,7 +287,7 @@ class QuestionView:
         """The question's words (with their idf) that a title lacks, and their idf total: what is
         asked beyond what the article is about (an entity's name is in its title and its defining
         sentence, the asked attribute in the answer's). Kept per title."""
-        kept = self.__dict__.setdefault("_beyond_title", {})
+        kept = self._beyond_title
         if title_tokens not in kept:
             words = tuple((t, w) for t, w in self.idf_items if t not in title_tokens)
             kept[title_tokens] = (words, sum(w for _, w in words))
