@@ -26,7 +26,8 @@ def mode_table(report: ModeReport) -> str:
     if u.get("answerable_flagged") is not None:
         caught = "" if u.get("unanswerable_flagged") is None else f"{u['unanswerable_flagged']:.0%} of unanswerable, "
         lines.append(f"\nno_answer: {caught}{u['answerable_flagged']:.1%} of answerable questions flagged.")
-    lines.append(f"Responses with overlapping results: {u.get('responses_with_overlap', 0)}.")
+    lines.append(f"Responses with overlapping results: {u.get('responses_with_overlap', 0)}; with one result "
+                 f"going on where another of its article ends: {u.get('responses_continued', 0)}.")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from eval.metrics import hit_at_k, ndcg_at_k, reciprocal_rank_at_k, unanswerable
 from eval.modes import NO_RERANK
 from eval.questions import Question
 from eval.relevance import contains_answer, is_hit
+from index.ingest.documents import Document
 from index.search import Searcher, SearchResult
 
 DEPTH = 10  # results fetched per question
@@ -39,9 +40,9 @@ class QuestionOutcome:
 
     @property
     def overlapping_results(self) -> bool:
+        """Two results of one article share text."""
         spans = [(r.doc_id, r.start, r.end) for r in self.results]
-        return any(a[0] == b[0] and a[1] <= b[2] and b[1] <= a[2]
-                   for i, a in enumerate(spans) for b in spans[i + 1:])
+        return any(a[0] == b[0] and a[1] < b[2] and b[1] < a[2] for i, a in enumerate(spans) for b in spans[i + 1:])
 
     def metrics(self) -> dict[str, float]:
         top = self.results[0] if self.results else None
@@ -109,6 +110,18 @@ def _no_answer_summary(answerable: list[QuestionOutcome], unanswerable: list[Que
     return {"unanswerable_flagged": share(unanswerable), "answerable_flagged": share(answerable)}
 
 
+def continues(results: list[SearchResult], documents: dict[str, Document]) -> bool:
+    """One result goes on where another of its article ends, with at most white space between
+    (the part of a passage that a better result did not show): no text repeated, counted apart."""
+    for i, a in enumerate(results):
+        for b in results[i + 1:]:
+            if a.doc_id == b.doc_id:
+                first, second = (a, b) if a.start < b.start else (b, a)
+                if first.end <= second.start and not documents[a.doc_id].text[first.end:second.start].strip():
+                    return True
+    return False
+
+
 def evaluate_mode(searcher: Searcher, questions: list[Question], mode: str,
                   count_relevant: RelevantCounter) -> ModeReport:
     search_mode = mode.removesuffix(NO_RERANK)
@@ -131,7 +144,8 @@ def evaluate_mode(searcher: Searcher, questions: list[Question], mode: str,
         by_type={kind: _mean_metrics(items) for kind, items in sorted(by_type.items())},
         unanswerable={"questions": len(unanswerable), "share_below_threshold": round(separation, 4),
                       "threshold": round(threshold, 6), **_no_answer_summary(answerable, unanswerable),
-                      "responses_with_overlap": sum(o.overlapping_results for o in answerable + unanswerable)},
+                      "responses_with_overlap": sum(o.overlapping_results for o in answerable + unanswerable),
+                      "responses_continued": sum(continues(r.results, searcher.index.documents) for r in responses)},
         outcomes=answerable + unanswerable,
     )
 

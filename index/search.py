@@ -175,7 +175,8 @@ class Searcher:
                             [None] * len(retrieved.passage_ids))
         position = {pid: i for i, pid in enumerate(ranked.passage_ids)}
         raw = {pid: i for i, pid in enumerate(retrieved.passage_ids)}
-        merged = merge_results(ranked.passage_ids, self.index.passages, k, self.settings.merge_max_chars)
+        merged = merge_results(ranked.passage_ids, self.index.passages, k, self.settings.merge_max_chars,
+                               self.settings.merge_min_rest_chars, lambda doc_id: self.index.documents[doc_id].text)
         views = self.reranker.views
         model = self.reranker.model if scored else None
         evidence_inputs = [views.joined(r.passage_ids, Span(r.start, r.end), retrieved.query_vector) for r in merged]

@@ -55,10 +55,14 @@ class Settings(BaseSettings):
     # --- ranking (hybrid mode): rerank -> merge -> evidence, confidence and "no answer" ---
     rerank: bool = True  # False: keep the fused order (the model still gives confidence and evidence)
     rerank_candidates: int = 30  # the fused top-N the learned model rescores
-    # a candidate touching a better result joins it when their union is at most this long, else
-    # it gives way: no result repeats another's text. 400 = max_passage_chars: no result is longer
-    # than the longest passage (320 measured too: shorter results, fewer answers in the first)
+    # a candidate touching a better result joins it when their union is at most this long: no
+    # result repeats another's text. 400 = max_passage_chars: no result is longer than the longest
+    # passage (320 measured too: shorter results, fewer answers in the first)
     merge_max_chars: int = 400
+    # beyond that cap (or touching two results), the part of the candidate they do not show is a
+    # result of its own when at least this long (a sentence or two; 120 found the same answers), else
+    # it gives way to the next candidate
+    merge_min_rest_chars: int = 80
     # evidence: a line at most this long with no sentence end mark (a timeline's date, a list's
     # lead-in) is shown with the sentence it introduces; 0 never joins
     evidence_label_chars: int = 30

@@ -181,13 +181,15 @@ class PassageView:
 
     @classmethod
     def join(cls, views: list[PassageView], span: Span) -> PassageView:
-        """Neighbouring passages as one (a merged result), from their own analysis: nothing is
-        tokenized again. Sentences they share (the overlap) are counted once."""
+        """Neighbouring passages as one (a merged result), or the part of one passage within
+        `span`, from their own analysis: nothing is tokenized again. Sentences they share (the
+        overlap) are counted once; sentences outside `span` are left out."""
         ordered = sorted(views, key=lambda view: view.span.start)
         by_span: dict[tuple[int, int], Sentence] = {}
         for view in ordered:
             for sentence in view.sentences:
-                by_span.setdefault((sentence.span.start, sentence.span.end), sentence)
+                if span.start <= sentence.span.start and sentence.span.end <= span.end:
+                    by_span.setdefault((sentence.span.start, sentence.span.end), sentence)
         sentences = [by_span[key] for key in sorted(by_span)]
         normalized = "".join(sentence.normalized for sentence in sentences)
         token_list = [token for view in ordered for token in view.token_list]

@@ -86,9 +86,10 @@ class PassageViews:
 
     def joined(self, passage_ids: list[int], span: Span, query_vector: np.ndarray | None
                ) -> tuple[PassageView, np.ndarray]:
-        """The view of neighbouring passages joined into one span (a merged result), and the
-        question's cosine with each of its sentences, taken from the passages' stored vectors."""
-        if len(passage_ids) == 1:
+        """The view of a merged result: neighbouring passages joined into one span, or the part of
+        one passage that a better result does not show; and the question's cosine with each of its
+        sentences, taken from the passages' stored vectors."""
+        if len(passage_ids) == 1 and self[passage_ids[0]].span == span:
             return self[passage_ids[0]], self.sentence_cosines(passage_ids[0], query_vector)
         view = PassageView.join([self[pid] for pid in passage_ids], span)
         known: dict[tuple[int, int], float] = {}
