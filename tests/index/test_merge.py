@@ -78,10 +78,18 @@ def test_no_response_of_the_seed_questions_repeats_text(searcher):
     from eval.questions import load_seed_questions
 
     questions = [q.question for q in load_seed_questions()]
+    passage_spans = {(p.doc_id, p.start, p.end) for p in searcher.index.passages}
+    parts = 0  # results that are the part of a passage that better results did not show
     for mode in ("hybrid", "bm25", "dense"):
         for response in searcher.search_many(questions, k=10, mode=mode):
             results = response.results
             for i, a in enumerate(results):
+                document = searcher.index.documents[a.doc_id].text
                 assert len(a.text) <= searcher.settings.merge_max_chars
+                assert a.text == document[a.start:a.end] and a.text == a.text.strip()
+                assert a.start <= a.evidence.start < a.evidence.end <= a.end, response.query
+                parts += (a.doc_id, a.start, a.end) not in passage_spans and any(
+                    doc == a.doc_id and start <= a.start and a.end <= end for doc, start, end in passage_spans)
                 for b in results[i + 1:]:
                     assert not (a.doc_id == b.doc_id and a.start < b.end and b.start < a.end), response.query
+    assert parts > 0  # the seed questions do meet passages that only partly show
