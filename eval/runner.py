@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from eval.metrics import hit_at_k, ndcg_at_k, reciprocal_rank_at_k, unanswerable_separation
@@ -41,8 +42,7 @@ class QuestionOutcome:
     @property
     def overlapping_results(self) -> bool:
         """Two results of one article share text."""
-        spans = [(r.doc_id, r.start, r.end) for r in self.results]
-        return any(a[0] == b[0] and a[1] < b[2] and b[1] < a[2] for i, a in enumerate(spans) for b in spans[i + 1:])
+        return any(first.end > second.start for first, second in same_article_pairs(self.results))
 
     def metrics(self) -> dict[str, float]:
         top = self.results[0] if self.results else None
@@ -110,16 +110,19 @@ def _no_answer_summary(answerable: list[QuestionOutcome], unanswerable: list[Que
     return {"unanswerable_flagged": share(unanswerable), "answerable_flagged": share(answerable)}
 
 
-def continues(results: list[SearchResult], documents: dict[str, Document]) -> bool:
-    """One result goes on where another of its article ends, with at most white space between
-    (the part of a passage that a better result did not show): no text repeated, counted apart."""
+def same_article_pairs(results: list[SearchResult]) -> Iterator[tuple[SearchResult, SearchResult]]:
+    """Every two results of one article, the one that starts first (or, of equal starts, ends first) first."""
     for i, a in enumerate(results):
         for b in results[i + 1:]:
             if a.doc_id == b.doc_id:
-                first, second = (a, b) if a.start < b.start else (b, a)
-                if first.end <= second.start and not documents[a.doc_id].text[first.end:second.start].strip():
-                    return True
-    return False
+                yield (a, b) if (a.start, a.end) <= (b.start, b.end) else (b, a)
+
+
+def continues(results: list[SearchResult], documents: dict[str, Document]) -> bool:
+    """One result goes on where another of its article ends, with at most white space between
+    (the part of a passage that a better result did not show): no text repeated, counted apart."""
+    return any(first.end <= second.start and not documents[first.doc_id].text[first.end:second.start].strip()
+               for first, second in same_article_pairs(results))
 
 
 def evaluate_mode(searcher: Searcher, questions: list[Question], mode: str,

@@ -183,21 +183,33 @@ class PassageView:
     def join(cls, views: list[PassageView], span: Span) -> PassageView:
         """Neighbouring passages as one (a merged result), or the part of one passage within
         `span`, from their own analysis: nothing is tokenized again. Sentences they share (the
-        overlap) are counted once; sentences outside `span` are left out."""
+        overlap) are counted once; sentences outside `span` are left out, and so are their
+        words, bigrams and numbers. The year in force at its start is the last one named before
+        `span`, in a left-out sentence or else before the first passage."""
         ordered = sorted(views, key=lambda view: view.span.start)
         by_span: dict[tuple[int, int], Sentence] = {}
+        year_before = ordered[0].year_before
         for view in ordered:
             for sentence in view.sentences:
                 if span.start <= sentence.span.start and sentence.span.end <= span.end:
                     by_span.setdefault((sentence.span.start, sentence.span.end), sentence)
+                elif sentence.span.end <= span.start and (named := YEAR.findall(sentence.normalized)):
+                    year_before = named[-1]
         sentences = [by_span[key] for key in sorted(by_span)]
         normalized = "".join(sentence.normalized for sentence in sentences)
-        token_list = [token for view in ordered for token in view.token_list]
+        whole = all(span.start <= view.span.start and view.span.end <= span.end for view in ordered)
+        if whole:  # the passages' own analysis, which also has the words jieba cut across sentences
+            token_list = [token for view in ordered for token in view.token_list]
+            tokens = frozenset(token_list)
+            passage_bigrams = frozenset().union(*(view.bigrams for view in ordered))
+            passage_numbers = frozenset().union(*(view.numbers for view in ordered))
+        else:
+            tokens = frozenset().union(*(sentence.tokens for sentence in sentences))
+            token_list = sorted(tokens)
+            passage_bigrams, passage_numbers = bigrams(normalized), numbers(normalized)
         first = ordered[0]
-        return cls(span, first.ordinal, normalized, frozenset(token_list), token_list,
-                   frozenset().union(*(view.bigrams for view in ordered)),
-                   frozenset().union(*(view.numbers for view in ordered)),
-                   first.title_tokens, first.title_bigrams, sentences, first.year_before, first.title)
+        return cls(span, first.ordinal, normalized, tokens, token_list, passage_bigrams, passage_numbers,
+                   first.title_tokens, first.title_bigrams, sentences, year_before, first.title)
 
 
 @dataclass

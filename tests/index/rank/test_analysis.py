@@ -111,6 +111,20 @@ def test_a_sentence_speaks_of_the_last_year_named_before_it_in_its_article():
     assert joined.year_before is None
 
 
+def test_the_part_of_a_passage_holds_only_its_own_sentences_words_numbers_and_year():
+    from index.ingest.chunking import Span
+    from index.rank.analysis import PassageView
+
+    text = "2023年，园区开工建设。2024年，嘉兴引进项目136个。过去这一年，嘉兴引进11个新能源项目。"
+    view = PassageView.of(text, "标题", Span(0, len(text)), 0, ChineseTokenizer())
+    part = PassageView.join([view], Span(text.index("过去"), len(text)))
+    assert [text[s.span.start:s.span.end] for s in part.sentences] == ["过去这一年，嘉兴引进11个新能源项目。"]
+    assert part.numbers == frozenset({"11"}) and "136" in view.numbers
+    assert "开工" in view.tokens and "开工" not in part.tokens and "新能源" in part.tokens
+    assert "开工" in view.bigrams and "开工" not in part.bigrams and part.normalized == part.sentences[0].normalized
+    assert part.year_before == "2024" and part.sentence_years == (frozenset({"2024"}),)
+
+
 def test_the_longest_run_a_question_shares_with_a_title_tells_apart_titles_sharing_bigrams():
     question = QuestionView.of("嘉兴国家高新区2024年计划完成产业供地多少亩？", [], lambda t: 1.0, 10)
     assert question.title_run(normalize_for_match("嘉兴国家高新区：全力打造空港秀水创新绿谷")) == 7
