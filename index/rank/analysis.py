@@ -130,7 +130,6 @@ class PassageView:
     ordinal: int
     normalized: str
     tokens: frozenset[str]
-    token_list: list[str]
     bigrams: frozenset[str]
     numbers: frozenset[str]
     title_tokens: frozenset[str]
@@ -166,7 +165,6 @@ class PassageView:
     def of(cls, document_text: str, title: str, span: Span, ordinal: int,
            tokenize: Callable[[str], list[str]]) -> PassageView:
         normalized = normalize_for_match(document_text[span.start:span.end])
-        token_list = tokenize(normalized)
         sentences = []
         for sentence in passage_sentences(document_text, span.start, span.end):
             text = normalize_for_match(document_text[sentence.start:sentence.end])
@@ -175,7 +173,7 @@ class PassageView:
         # years are digits: NFKC (full-width to ASCII) is all of normalize_for_match they need
         context = document_text[max(0, span.start - YEAR_CONTEXT_CHARS):span.start]
         before = YEAR.findall(unicodedata.normalize("NFKC", context))
-        return cls(span, ordinal, normalized, frozenset(token_list), token_list, bigrams(normalized),
+        return cls(span, ordinal, normalized, frozenset(tokenize(normalized)), bigrams(normalized),
                    numbers(normalized), frozenset(tokenize(title_normalized)), bigrams(title_normalized),
                    sentences, before[-1] if before else None, title_normalized)
 
@@ -199,16 +197,14 @@ class PassageView:
         normalized = "".join(sentence.normalized for sentence in sentences)
         whole = all(span.start <= view.span.start and view.span.end <= span.end for view in ordered)
         if whole:  # the passages' own analysis, which also has the words jieba cut across sentences
-            token_list = [token for view in ordered for token in view.token_list]
-            tokens = frozenset(token_list)
+            tokens = frozenset().union(*(view.tokens for view in ordered))
             passage_bigrams = frozenset().union(*(view.bigrams for view in ordered))
             passage_numbers = frozenset().union(*(view.numbers for view in ordered))
         else:
             tokens = frozenset().union(*(sentence.tokens for sentence in sentences))
-            token_list = sorted(tokens)
             passage_bigrams, passage_numbers = bigrams(normalized), numbers(normalized)
         first = ordered[0]
-        return cls(span, first.ordinal, normalized, tokens, token_list, passage_bigrams, passage_numbers,
+        return cls(span, first.ordinal, normalized, tokens, passage_bigrams, passage_numbers,
                    first.title_tokens, first.title_bigrams, sentences, year_before, first.title)
 
 
