@@ -26,13 +26,40 @@ def as_regression(booster: lightgbm.Booster) -> lightgbm.Booster:
     return lightgbm.Booster(model_str=text)
 
 
+def _float32_at_most(value: float) -> float:
+    """The largest float32 not above `value` (as a float)."""
+    rounded = np.float32(value)
+    if float(rounded) > value:
+        rounded = np.nextafter(rounded, np.float32(-np.inf), dtype=np.float32)
+    return float(rounded)
+
+
+def float32_thresholds(booster: lightgbm.Booster) -> lightgbm.Booster:
+    """The same trees with every split threshold moved down to a float32 value. The ONNX graph
+    stores thresholds as float32; a double threshold between two close feature values could round
+    to the upper one and send it the other way. Moved down, a threshold keeps every float32 value
+    on its side, and the graph and the booster decide alike for any input."""
+    text = booster.model_to_string()
+    if re.search(r"^num_cat=[1-9]", text, flags=re.MULTILINE):
+        raise ValueError("categorical splits are not supported")
+
+    def rounded(line: re.Match) -> str:
+        return "threshold=" + " ".join(repr(_float32_at_most(float(v))) for v in line.group(1).split())
+
+    text = re.sub(r"^threshold=(.*)$", rounded, text, flags=re.MULTILINE)
+    text = re.sub(r"^tree_sizes=.*\n", "", text, flags=re.MULTILINE)  # the trees' lengths changed
+    return lightgbm.Booster(model_str=text)
+
+
 def forest_of(booster: lightgbm.Booster, check_rows: np.ndarray | None = None) -> Forest:
     """The booster's raw score as an ONNX graph; with `check_rows`, refuse a graph whose
     predictions differ from LightGBM's own on them (the graph sums leaf values in float32: a
-    difference of about 1e-7 is expected, a split taken the other way would show as far more)."""
+    difference of about 1e-7 is expected, a split taken the other way would show as far more).
+    The thresholds are first moved to float32 values (float32_thresholds)."""
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import DoubleTensorType
 
+    booster = float32_thresholds(booster)
     graph = convert_lightgbm(booster, initial_types=[("features", DoubleTensorType([None, booster.num_feature()]))],
                              target_opset=ONNX_OPSET, zipmap=False)
     forest = Forest(graph.SerializeToString())

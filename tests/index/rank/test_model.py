@@ -8,7 +8,7 @@ import lightgbm
 import numpy as np
 import pytest
 
-from eval.train.export import as_regression, forest_of
+from eval.train.export import as_regression, float32_thresholds, forest_of
 from index.rank.answerable import ANSWERABLE_FEATURES
 from index.rank.features import PASSAGE_FEATURES, SENTENCE_FEATURES
 from index.rank.model import DEFAULT_MODEL, Calibration, Forest, RankerModel, RankerModelError
@@ -39,6 +39,27 @@ def test_forest_predictions_equal_lightgbms_own(objective):
     assert np.abs(again.predict(test) - expected).max() < 1e-5
     if objective == "binary":
         assert np.abs(Calibration(forest).probability(test) - booster.predict(test)).max() < 1e-5
+
+
+def test_a_split_between_values_closer_than_float32_gives_the_same_decision_in_the_graph():
+    """The graph holds thresholds as float32. A feature seen both as 2/3 and as float32(2/3) (one
+    quantity computed in either precision) makes LightGBM split between the two; rounded to the
+    nearest float32 that threshold sent float32(2/3) the other way, and the export's check
+    refused the graph. Thresholds moved down to a float32 keep the graph and booster alike."""
+    rng = np.random.default_rng(5)
+    low, high = 2 / 3, float(np.float32(2 / 3))
+    column = np.where(rng.random(2000) < 0.5, low, high)
+    rows = np.column_stack([column, rng.normal(size=2000)])
+    labels = (column == high).astype(float) + 0.1 * rows[:, 1]
+    booster = lightgbm.train({"objective": "regression", "verbose": -1, "num_threads": 1},
+                             lightgbm.Dataset(rows, labels), num_boost_round=20)
+    assert booster.predict(rows[column == high]).mean() - booster.predict(rows[column == low]).mean() > 0.5
+    forest = forest_of(booster, check_rows=rows)  # raised before the thresholds were moved
+    rounded = float32_thresholds(booster)
+    assert np.abs(forest.predict(rows) - rounded.predict(rows, raw_score=True)).max() < 1e-5
+    for line in rounded.model_to_string().splitlines():
+        if line.startswith("threshold="):
+            assert all(float(np.float32(v)) == float(v) for v in line.removeprefix("threshold=").split())
 
 
 def test_the_committed_model_matches_this_feature_list_and_embedder(embedder):
