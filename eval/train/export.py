@@ -26,8 +26,13 @@ def as_regression(booster: lightgbm.Booster) -> lightgbm.Booster:
     return lightgbm.Booster(model_str=text)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _float32_at_most(value: float) -> float:
-    """The largest float32 not above `value` (as a float)."""
+    """The largest float32 not above `value` (as a float); a value beyond float32's range (no
+    feature has one) is held at its edge rather than written as an infinity."""
+    value = min(max(value, -FLOAT32_MAX), FLOAT32_MAX)
     rounded = np.float32(value)
     if float(rounded) > value:
         rounded = np.nextafter(rounded, np.float32(-np.inf), dtype=np.float32)
@@ -55,7 +60,8 @@ def forest_of(booster: lightgbm.Booster, check_rows: np.ndarray | None = None) -
     """The booster's raw score as an ONNX graph; with `check_rows`, refuse a graph whose
     predictions differ from LightGBM's own on them (the graph sums leaf values in float32: a
     difference of about 1e-7 is expected, a split taken the other way would show as far more).
-    The thresholds are first moved to float32 values (float32_thresholds)."""
+    The thresholds are first moved to float32 values (float32_thresholds), and the check is made
+    against the booster with those thresholds."""
     from onnxmltools import convert_lightgbm
     from onnxmltools.convert.common.data_types import DoubleTensorType
 
