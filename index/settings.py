@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
 
+    # --- reading (index/read/): the answer span and the reader's "no answer" ---
+    reader: bool = True  # False: today's pipeline without reading (qa search --reader off, "reader": false)
+    reader_precision: Literal["int8", "fp32"] = "int8"
+    reader_results: int = 1  # results read, from the first (the rest get "answer": null)
+    reader_max_length: int = 320  # tokens per window: <s> question </s> passage part </s>
+    reader_stride: int = 128  # tokens two windows of one passage share
+    reader_max_question_tokens: int = 64  # a longer question keeps its last tokens
+    reader_max_answer_tokens: int = 40
+    reader_threads: int = 2  # ONNX Runtime intra-op threads per reader call
+    reader_one_script: bool = True  # read question and passage in simplified characters (OpenCC t2s)
+    reader_checkpoints: Path | None = None  # qa train-reader's folder; None: <cache_dir>/reader-training
+
     # --- where an index is stored: "local" files or Milvus (qa index --backend) ---
     index_backend: Literal["local", "milvus"] = "local"  # what qa index builds unless --backend says
     # empty: Milvus Lite, a database file inside the index folder; http://host:19530: a Milvus

@@ -33,6 +33,11 @@ def _to_simplified() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    """Traditional characters as simplified ones (OpenCC t2s), nothing else changed."""
+    return _to_simplified().convert(text)
+
+
 def normalize_for_match(text: str) -> str:
     """NFKC (full-width digits and letters to ASCII), lower case, simplified characters."""
     return _to_simplified().convert(unicodedata.normalize("NFKC", text).lower())

@@ -355,8 +355,9 @@ def build_onnx_encoder(m: PackedModel, keep: np.ndarray | None = None):
 FP32_FFN_OUT_LAYERS = (0, 4, 5)
 
 
-def quantize_encoder(fp32_path: Path, int8_path: Path) -> None:
-    """int8 weights per output channel, activations quantized per call (dynamic)."""
+def quantize_encoder(fp32_path: Path, int8_path: Path, keep_fp32: tuple[str, ...] = ()) -> None:
+    """int8 weights per output channel, activations quantized per call (dynamic); the nodes
+    named in keep_fp32 stay fp32 too."""
     import logging
 
     import onnx
@@ -365,7 +366,7 @@ def quantize_encoder(fp32_path: Path, int8_path: Path) -> None:
     logging.getLogger().setLevel(logging.ERROR)  # it suggests pre-processing, for image models, on the root logger
     quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul", "Attention"],
-                     nodes_to_exclude=[f"l{i}.ffn_out" for i in FP32_FFN_OUT_LAYERS],
+                     nodes_to_exclude=[f"l{i}.ffn_out" for i in FP32_FFN_OUT_LAYERS] + list(keep_fp32),
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
