@@ -26,6 +26,9 @@ def mode_table(report: ModeReport) -> str:
     if u.get("answerable_flagged") is not None:
         caught = "" if u.get("unanswerable_flagged") is None else f"{u['unanswerable_flagged']:.0%} of unanswerable, "
         lines.append(f"\nno_answer: {caught}{u['answerable_flagged']:.1%} of answerable questions flagged.")
+    if "gold_passage_answer_f1" in report.overall:
+        lines.append(f"\nReading the answering passage itself (no retrieval loss): answer char-F1 "
+                     f"{report.overall['gold_passage_answer_f1']:.3f}.")
     lines.append(f"Responses with overlapping results: {u.get('responses_with_overlap', 0)}; with one result "
                  f"going on where another of its article ends: {u.get('responses_continued', 0)}.")
     return "\n".join(lines)

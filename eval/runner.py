@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from eval.metrics import hit_at_k, ndcg_at_k, reciprocal_rank_at_k, unanswerable_separation
+from eval.metrics import answer_char_f1, hit_at_k, ndcg_at_k, reciprocal_rank_at_k, unanswerable_separation
 from eval.modes import NO_RERANK
 from eval.questions import Question
 from eval.relevance import contains_answer, is_hit
@@ -16,7 +16,7 @@ from index.search import Searcher, SearchResult
 
 DEPTH = 10  # results fetched per question
 SHOWN = 5  # what a user sees by default: the mean passage length is over these
-ACCURACY_METRICS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "evidence_hit@1")
+ACCURACY_METRICS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "evidence_hit@1", "answer_f1@1")
 
 
 @dataclass
@@ -55,6 +55,9 @@ class QuestionOutcome:
             "mrr@10": reciprocal_rank_at_k(self.relevance, 10),
             "ndcg@10": ndcg_at_k(self.relevance, self.n_relevant, 10),
             "evidence_hit@1": 1.0 if evidence else 0.0,
+            # the reader's answer in the first result (0 when it marked none or the reader is off)
+            "answer_f1@1": answer_char_f1(top.answer.text if top is not None and top.answer else None,
+                                          self.question.answers),
             "mean_passage_chars": statistics.fmean(len(r.text) for r in shown) if shown else 0.0,
         }
 
@@ -153,6 +156,33 @@ def evaluate_mode(searcher: Searcher, questions: list[Question], mode: str,
     )
 
 
+def gold_passage_f1(searcher: Searcher, questions: list[Question]) -> float | None:
+    """The answer char-F1 of the reader's best span when it reads the answering passage itself (the
+    first passage of the gold article holding the answer): what reading loses, apart from what
+    retrieval and "no answer" lose. None without a reader."""
+    if searcher.reader is None:
+        return None
+    first_holding: dict[str, list] = defaultdict(list)
+    for passage in searcher.index.passages:
+        first_holding[passage.doc_id].append(passage)
+    scores = []
+    for question in questions:
+        if not question.answerable:
+            continue
+        passage = next((p for doc in question.gold_doc_ids for p in first_holding.get(doc, [])
+                        if contains_answer(p.text, question.answers)), None)
+        if passage is None:
+            scores.append(0.0)
+            continue
+        reading = searcher.reader.read(question.question, searcher.index.documents[passage.doc_id].text,
+                                       passage.start, passage.end)
+        scores.append(answer_char_f1(reading.best.text if reading.best else None, question.answers))
+    return round(statistics.fmean(scores), 4) if scores else None
+
+
 def evaluate(searcher: Searcher, questions: list[Question], modes: tuple[str, ...]) -> dict[str, ModeReport]:
     count_relevant = RelevantCounter(searcher)
-    return {mode: evaluate_mode(searcher, questions, mode, count_relevant) for mode in modes}
+    reports = {mode: evaluate_mode(searcher, questions, mode, count_relevant) for mode in modes}
+    if "hybrid" in reports and (gold := gold_passage_f1(searcher, questions)) is not None:
+        reports["hybrid"].overall["gold_passage_answer_f1"] = gold
+    return reports

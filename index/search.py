@@ -1,8 +1,8 @@
 """Search: the one pipeline behind `qa search`, the HTTP API and the evaluation.
 
 retrieve (BM25, dense) → fuse (RRF) → rerank (learned, hybrid mode) → merge (no repeated
-text) → evidence (the answering sentence), with a calibrated confidence per result and
-a "no answer" flag per response.
+text) → read (the answer span in the first results) → evidence (the answering sentence), with a
+calibrated confidence per result and a "no answer" flag per response.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from index.query import validate_request
 from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranker
 from index.rank.analysis import QuestionView
 from index.rank.reranker import FEATURE_LISTS
+from index.read.decide import ReadingCalibration
+from index.read.reader import Answer, Reader, Reading, load_reader
 from index.retrieve.backends import open_index, retriever_for
 from index.settings import Settings
 from index.store import LoadedIndex, read_manifest
@@ -50,6 +52,7 @@ class SearchResult:
     text: str
     evidence: Evidence
     scores: dict[str, float | None]
+    answer: Answer | None = None  # the answer span the reader marked (None: not read, or nothing to mark)
 
 
 @dataclass
@@ -58,12 +61,22 @@ class SearchResponse:
     mode: str
     k: int
     reranked: bool
+    read: bool  # whether the reader read the first results
     no_answer: bool | None
     took_ms: float
     results: list[SearchResult]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the ranker and the reader said before they were combined."""
+
+    answerable: float | None  # the ranker's P(the response holds an answer)
+    first_confidence: float | None  # the ranker's confidence in the first result
+    first_margin: float | None  # the reader's best span minus null score on the first result
 
 
 @dataclass
@@ -86,19 +99,22 @@ def load_ranker_model(settings: Settings, embedder: Embedder) -> RankerModel:
 
 class Searcher:
     def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings,
-                 ranker_model: RankerModel | None = None) -> None:
+                 ranker_model: RankerModel | None = None, reader: Reader | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.retriever = retriever_for(index)  # the backend seam: local files or Milvus
         self.tokenizer = ChineseTokenizer()
         self.reranker = Reranker(ranker_model, PassageViews(index, self.tokenizer))
+        self.reader = reader
+        self.reading_calibration = ReadingCalibration.load() if reader is not None else None
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings, embedder: Embedder | None = None,
              log=log, load_model: bool = True, ranker: bool = True) -> Searcher:
         """Load the model, the index (checked to be built with this model and encoder) and the
-        reranking model (checked to be trained with this encoder). With load_model=False
+        reranking model (checked to be trained with this encoder), and the reader when
+        settings.reader is on (a missing or corrupt reader file is an error). With load_model=False
         (BM25-only searches) neither model is loaded: the encoder loads, and is checked against
         the index, only if a dense search comes after all; BM25 results are not reranked."""
         if embedder is None and not load_model:
@@ -111,7 +127,8 @@ class Searcher:
         model = {"name": settings.model_name, **embedder.fingerprint}
         index = open_index(index_dir, model, settings)
         check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
-        return cls(index, embedder, settings, load_ranker_model(settings, embedder) if ranker else None)
+        reader = load_reader(settings, embedder.model_dir, log=log) if ranker and settings.reader else None
+        return cls(index, embedder, settings, load_ranker_model(settings, embedder) if ranker else None, reader)
 
     def question_view(self, question: str) -> QuestionView:
         tokens = self.tokenizer(question)  # once: for BM25, ranking and evidence
@@ -160,7 +177,15 @@ class Searcher:
                       head.confidence + [None] * len(tail), head.answerable)
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
-               query_vector: np.ndarray | None = None, rerank: bool | None = None) -> SearchResponse:
+               query_vector: np.ndarray | None = None, rerank: bool | None = None,
+               read: bool | None = None) -> SearchResponse:
+        return self.search_with_signals(question, k, mode, query_vector, rerank, read)[0]
+
+    def search_with_signals(self, question: str, k: int | None = None, mode: str = "hybrid",
+                            query_vector: np.ndarray | None = None, rerank: bool | None = None,
+                            read: bool | None = None) -> tuple[SearchResponse, Signals]:
+        """The response, and the ranker's and reader's own figures behind its confidence and
+        no_answer (for fitting the reading calibration)."""
         started = time.perf_counter()
         question, k, mode = validate_request(
             question, self.settings.default_k if k is None else k, mode, self.settings
@@ -184,19 +209,42 @@ class Searcher:
                                         model.sentences if model is not None else None,
                                         [cosines for _, cosines in evidence_inputs],
                                         self.settings.evidence_label_chars)
+        read = self.reader is not None and (self.settings.reader if read is None else read)
+        readings = self._read(question, merged[: self.settings.reader_results]) if read else []
+        no_answer = ((ranked.answerable or 0.0) < self.settings.no_answer_threshold) if scored else None
+        first_confidence = ranked.confidence[position[merged[0].passage_ids[0]]] if merged else None
+        signals = Signals(ranked.answerable if scored else None, first_confidence,
+                          readings[0].margin if readings else None)
+        answers = [reading.answer for reading in readings]
+        calibration = self.reading_calibration if scored else None
+        if readings and calibration is not None:
+            # decided by reading: the first result's best span is the answer unless the response
+            # is "no answer" (the ranker and the reader's null score combined)
+            no_answer = calibration.no_answer(ranked.answerable or 0.0, readings[0].margin)
+            answers[0] = None if no_answer else readings[0].best
+        evidence = [answer_evidence(span, view, answer) for span, (view, _), answer in
+                    zip(evidence, evidence_inputs, answers + [None] * (len(merged) - len(answers)), strict=True)]
         results = [self._result(rank, result, ranked, position, retrieved, raw, span)
                    for rank, (result, span) in enumerate(zip(merged, evidence, strict=True), start=1)]
-        no_answer = ((ranked.answerable or 0.0) < self.settings.no_answer_threshold) if scored else None
+        for result, answer in zip(results, answers, strict=False):
+            result.answer = answer
+        if readings and calibration is not None and first_confidence is not None:
+            results[0].confidence = round(calibration.confidence(first_confidence, readings[0].margin), 4)
         took_ms = (time.perf_counter() - started) * 1000
-        return SearchResponse(question, mode, k, rerank, no_answer, round(took_ms, 2), results)
+        response = SearchResponse(question, mode, k, rerank, bool(readings), no_answer, round(took_ms, 2), results)
+        return response, signals
+
+    def _read(self, question: str, merged: list[MergedResult]) -> list[Reading]:
+        documents = self.index.documents
+        return [self.reader.read(question, documents[r.doc_id].text, r.start, r.end) for r in merged]
 
     def search_many(self, questions: list[str], k: int | None = None, mode: str = "hybrid",
-                    rerank: bool | None = None) -> list[SearchResponse]:
+                    rerank: bool | None = None, read: bool | None = None) -> list[SearchResponse]:
         """Batch search: query vectors are computed together, which is faster than one by one."""
         vectors: list[np.ndarray | None] = [None] * len(questions)
         if mode in ("hybrid", "dense") and questions:
             vectors = list(self.embedder.embed_queries(questions))
-        return [self.search(q, k, mode, v, rerank) for q, v in zip(questions, vectors, strict=True)]
+        return [self.search(q, k, mode, v, rerank, read) for q, v in zip(questions, vectors, strict=True)]
 
     def _result(self, rank: int, result: MergedResult, ranked: Ranked, position: dict[int, int],
                 retrieved: Retrieved, raw: dict[int, int], span: Span) -> SearchResult:
@@ -221,3 +269,14 @@ class Searcher:
             scores={"bm25": round(float(bm25), 6) if bm25 > 0 else None,
                     "dense": None if np.isnan(dense) else round(float(dense), 6)},
         )
+
+
+def answer_evidence(chosen: Span, view, answer: Answer | None) -> Span:
+    """The evidence is the sentence holding the answer when the reader marked one: the chosen
+    sentence if it holds it, else the result's sentences the answer touches."""
+    if answer is None or (chosen.start <= answer.start and answer.end <= chosen.end):
+        return chosen
+    touched = [s.span for s in view.sentences if s.span.start < answer.end and answer.start < s.span.end]
+    if not touched:
+        return chosen
+    return Span(min(s.start for s in touched), max(s.end for s in touched))

@@ -11,6 +11,7 @@ from pathlib import Path
 from eval.bench.cli import register as register_bench
 from eval.cli import register as register_eval
 from eval.train.cli import register as register_train
+from eval.train_reader.cli import register as register_train_reader
 from index.console import log
 from index.settings import MODES, REPO_ROOT, Settings, get_settings
 from service.documents_cli import DocumentsCliError
@@ -66,12 +67,16 @@ def _highlight(text: str, start: int, end: int, tty: bool) -> str:
     return f"{before}\033[1;4m{marked}\033[0m{after}" if tty else f"{before}【{marked}】{after}"
 
 
+def _bold(text: str, tty: bool) -> str:
+    return f"\033[1m{text}\033[0m" if tty else text
+
+
 NO_ANSWER_NOTICE = "没有找到可靠的答案 (no reliable answer found): the passages below may not answer the question."
 
 
 def print_readable(response: dict, tty: bool) -> None:
     results = response["results"]
-    how = response["mode"] + (", reranked" if response.get("reranked") else "")
+    how = response["mode"] + "".join(f", {stage}" for stage in ("reranked", "read") if response.get(stage))
     print(f"{response['query']}  ({how}, {len(results)} results, {response['took_ms']:.0f} ms)")
     if not results:
         print("No passage matched.")
@@ -82,6 +87,10 @@ def print_readable(response: dict, tty: bool) -> None:
         confidence = "" if r.get("confidence") is None else f"confidence {r['confidence']:.0%}, "
         print(f"\n{r['rank']}. {r['title']}")
         print(f"   [{r['doc_id']} {r['start']}-{r['end']}]  {confidence}score {r['score']:.4f} ({scores})")
+        answer = r.get("answer")
+        if answer:  # the reader's span, on a line of its own, above the passage that holds it
+            shown = answer["text"].replace("\n", " ")
+            print(f"   答案: {_bold(shown, tty)}  (score {answer['score']:.2f})")
         evidence = r["evidence"]
         text = _highlight(r["text"], evidence["start"] - r["start"], evidence["end"] - r["start"], tty)
         print("   " + text.replace("\n", "\n   "))
@@ -119,7 +128,7 @@ def _json_line(record: dict) -> str:
     return line
 
 
-def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None) -> int:
+def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None, read: bool) -> int:
     from index.query import QueryError
 
     failures = 0
@@ -131,8 +140,8 @@ def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None) 
         else:
             out = {"id": row.get("id"), "question": row["question"]}
             try:
-                response = searcher.search(row["question"], k, mode, rerank=rerank).to_dict()
-                out.update(no_answer=response["no_answer"], results=response["results"])
+                response = searcher.search(row["question"], k, mode, rerank=rerank, read=read).to_dict()
+                out.update(read=response["read"], no_answer=response["no_answer"], results=response["results"])
             except Exception as exc:  # any failure is this line's alone: the batch goes on
                 code, message = (exc.code, exc.message) if isinstance(exc, QueryError) else (
                     "search_failed", f"the search failed ({type(exc).__name__}: {exc})")
@@ -156,10 +165,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     validate_request(args.question if args.question is not None else "-", args.k, args.mode, settings)
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
     read_manifest(index_dir)
+    read = args.reader == "on"
+    settings = settings.model_copy(update={"reader": read})  # off: the reader is not even loaded
     searcher = Searcher.open(index_dir, settings, log=log, load_model=args.mode != "bm25")
+    rerank = False if args.no_rerank else None
     if args.queries:
-        return _search_batch(searcher, Path(args.queries), args.k, args.mode, False if args.no_rerank else None)
-    response = searcher.search(args.question, args.k, args.mode, rerank=False if args.no_rerank else None).to_dict()
+        return _search_batch(searcher, Path(args.queries), args.k, args.mode, rerank, read)
+    response = searcher.search(args.question, args.k, args.mode, rerank=rerank, read=read).to_dict()
     if args.json:
         print(json.dumps(response, ensure_ascii=False))
     else:
@@ -213,10 +225,18 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument("--index-dir", metavar="DIR", help=f"index to search (default: {rel(settings.index_dir)})")
     p.add_argument("--no-rerank", action="store_true",
                    help="keep the fused order (hybrid mode): to see what the reranking stage adds")
+    reader = "on" if settings.reader else "off"
+    first = "result" if settings.reader_results == 1 else f"{settings.reader_results} results"
+    p.add_argument("--reader", choices=("on", "off"), default=reader,
+                   help=f"on: the reader reads the first {first} and marks the "
+                   "answer span (shown as 答案 in the readable list, \"answer\" in JSON; not in --mode bm25, "
+                   "which loads no model); off: skip the reader, to compare speed and results with the "
+                   f"pipeline without reading (default {reader}; QA_READER)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
 
-    for register in (register_documents, register_serve, register_eval, register_train, register_bench):
+    for register in (register_documents, register_serve, register_eval, register_train, register_train_reader,
+                     register_bench):
         register(sub, settings)
     return parser
 
@@ -229,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from index.live import IndexBusyError, UnknownDocumentError
     from index.query import QueryError
     from index.rank.model import RankerModelError
+    from index.read.graph import ReaderFileError
     from index.retrieve.backends import BackendError
     from index.store import IndexLoadError, NotAnIndexError
 
@@ -245,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueryError as exc:
         log(f"qa: error: {exc.message}")
     except (CliError, CorpusError, IndexLoadError, NotAnIndexError, ModelConversionError,
-            RankerModelError, DocumentsCliError, UnknownDocumentError, IndexBusyError, BackendError) as exc:
+            RankerModelError, ReaderFileError, DocumentsCliError, UnknownDocumentError, IndexBusyError,
+            BackendError) as exc:
         log(f"qa: error: {exc}")
     except KeyboardInterrupt:
         log("qa: interrupted")

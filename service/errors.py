@@ -31,6 +31,8 @@ def _field_error(error: dict, settings: Settings) -> tuple[int, str, str]:
         return 422, "invalid_k", f"k must be a whole number from 1 to {settings.max_k}"
     if field == "mode":
         return 422, "invalid_mode", "mode must be one of hybrid, bm25, dense"
+    if field == "reader":
+        return 422, "invalid_reader", "reader must be true or false (or 1 or 0)"
     if field == "q" and kind == "missing":
         return 422, "empty_question", "the question is missing; send it as q"
     if field == "q":

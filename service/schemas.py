@@ -3,7 +3,7 @@ index.search.SearchResponse.to_dict(), the same one `qa search --json` prints.""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from index.query import QUESTION_PATTERN
 from index.settings import Mode
@@ -14,14 +14,26 @@ class SearchRequest(BaseModel):
     q: StrictStr = Field(description="the question, in Chinese", examples=["嘉兴经开区党委书记是谁"])
     k: StrictInt | None = Field(None, description="how many passages to return, 1 to 50 (default 5)", examples=[5])
     mode: Mode = Field("hybrid", description="hybrid (BM25 + dense, fused), bm25 or dense")
+    reader: StrictBool | None = Field(None, description="false: skip the reader (today's pipeline without "
+                                      "reading); true or absent: the first results are read, as the server "
+                                      "is set to (qa serve --reader, QA_READER)", examples=[False])
 
     model_config = {"json_schema_extra": {"examples": [{"q": "嘉兴经开区党委书记是谁", "k": 5, "mode": "hybrid"}]}}
 
 
 class Evidence(BaseModel):
-    start: int
+    start: int = Field(description="offset of the sentence in the document text")
     end: int
-    text: str
+    text: str = Field(description="document text[start:end]")
+
+
+class Answer(BaseModel):
+    start: int = Field(description="offset of the answer in the document text (GET /api/documents/{doc_id}), "
+                       "in characters (Unicode code points), inside the result's start..end")
+    end: int = Field(description="offset just past the answer's last character")
+    text: str = Field(description="the answer: document text[start:end]")
+    score: float = Field(ge=0, le=1, description="the reader's probability, 0 to 1, that this span answers "
+                         "the question")
 
 
 class Scores(BaseModel):
@@ -34,14 +46,18 @@ class Result(BaseModel):
     score: float = Field(description="what ordered the results: the reranker's score in hybrid mode, the fused "
                          "RRF score without reranking, else the retriever's own score")
     confidence: float | None = Field(description="calibrated probability, 0 to 1, that the passage holds the "
-                                     "answer (hybrid mode; null in bm25 and dense modes)")
+                                     "answer (hybrid mode; null in bm25 and dense modes); for a result the "
+                                     "reader read, it also weighs the reader's null score")
     doc_id: str
     title: str
     source: str
     start: int = Field(description="offset of the passage in the document text (GET /api/documents/{doc_id})")
     end: int
     text: str = Field(description="the passage: document text[start:end]")
-    evidence: Evidence = Field(description="the sentence of the passage most likely to hold the answer")
+    evidence: Evidence = Field(description="the sentence of the passage most likely to hold the answer; "
+                               "when the reader marked an answer, the sentence that holds it")
+    answer: Answer | None = Field(description="the answer span the reader marked inside the evidence sentence; "
+                                  "null when the result was not read or the reader found no answer")
     scores: Scores
 
 
@@ -50,8 +66,11 @@ class SearchResponse(BaseModel):
     mode: Mode
     k: int
     reranked: bool = Field(description="whether the learned reranking stage ordered the results")
+    read: bool = Field(description="whether the reader read the first results (only they can have an answer)")
     no_answer: bool | None = Field(description="true when even the best result is unlikely to answer the "
-                                   "question (its confidence is below the threshold); null outside hybrid mode")
+                                   "question: the ranker's probability that the results hold an answer, "
+                                   "combined with the reader's null score on the first result when the "
+                                   "reader read it, is below the threshold; null outside hybrid mode")
     took_ms: float
     results: list[Result]
 

@@ -55,6 +55,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from service.app import create_app
     from service.http_protocol import Utf8RequestLineProtocol
 
+    settings = settings.model_copy(update={"reader": args.reader == "on"})  # what every request reads by default
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
     # Only the default index folder, when absent or empty, is built from the bundled corpus.
     # Any other folder must already hold an index: an unknown folder (or an index that lost its
@@ -96,4 +97,9 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--host", default=settings.host, help=f"address to listen on (default {settings.host})")
     p.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port})")
     p.add_argument("--index-dir", metavar="DIR", help="index to serve (default: the bundled corpus's)")
+    reader = "on" if settings.reader else "off"
+    p.add_argument("--reader", choices=("on", "off"), default=reader,
+                   help="on: load the reader, which marks the answer span in the first result(s) of each search "
+                   "(a request can still turn it off with reader=false); off: do not load it, every search "
+                   f"is answered without reading and reader=true changes nothing (default {reader}; QA_READER)")
     p.set_defaults(handler=cmd_serve)

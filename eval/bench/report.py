@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.bench.milvus import markdown_section
-from eval.bench.search import UNRANKED
+from eval.bench.search import NOREAD, UNRANKED
 from index.settings import MODES
 
 
@@ -37,7 +37,7 @@ def markdown(results: dict) -> str:
                [[name, search[name]["p50"], search[name]["p95"], search[name]["p99"],
                  f"{search[name]['p50_spread']['min']}–{search[name]['p50_spread']['max']}",
                  search["ratio_to_floor"].get(name, 1.0 if name == "floor" else ""), to_ref.get(name, 1.0)]
-                for name in ("reference", "reference_1t", "floor", *MODES, UNRANKED) if name in search]),
+                for name in ("reference", "reference_1t", "floor", *MODES, UNRANKED, NOREAD) if name in search]),
         "", "reference: a plain sentence-transformers torch fp32 `encode` of one question with the same converted "
         "model, with torch's default threads; reference_1t: the same with one torch thread. Ratios are to the "
         f"faster of the two ({search.get('yardstick')}, p50 {search.get('yardstick_p50')} ms by round medians). "
@@ -45,6 +45,9 @@ def markdown(results: dict) -> str:
         f"{UNRANKED}: hybrid with no ranking stage (fused order); the ranking stage costs "
         f"{search['ranking_stage_ms']['median']:.2f} ms at p50 ({search['ranking_stage_ms']['min']:.2f}–"
         f"{search['ranking_stage_ms']['max']:.2f} over rounds)."
+        + (f" {NOREAD}: hybrid with the reader off; reading the first result costs "
+           f"{search['reading_stage_ms']['median']:.2f} ms at p50 ({search['reading_stage_ms']['min']:.2f}–"
+           f"{search['reading_stage_ms']['max']:.2f} over rounds)." if "reading_stage_ms" in search else "")
         + (f" Hybrid / reference round by round: {by_round['median']} ({by_round['min']}–{by_round['max']})."
            if by_round else ""), "",
         "## Encoder thread layouts (in process, hybrid, seed corpus)", "",
@@ -53,9 +56,11 @@ def markdown(results: dict) -> str:
                [[f"{v['threads_per_call']} × {v['calls_at_once']}", v["single_p50_ms"], v["qps_1"], v["qps_8"],
                  v["scaling"]] for v in results["layouts"].values()]),
         "", "## Over HTTP (hybrid, loopback)", "",
-        _table(["concurrency", "p50", "p95", "p99", "req/s", "server took_ms p50", "errors"],
-               [[c, v["p50"], v["p95"], v["p99"], v["rps"], v["server_took_p50"], v["errors"]]
-                for c, v in http.items()]),
+        _table(["concurrency", "p50", "p95", "p99", "req/s", "server took_ms p50", "server took_ms p95", "errors"],
+               [[c, v["p50"], v["p95"], v["p99"], v["rps"], v["server_took_p50"], v.get("server_took_p95"),
+                 v["errors"]] for c, v in http.items()]
+               + [[f"{c}, reader off", v["p50"], v["p95"], v["p99"], v["rps"], v["server_took_p50"],
+                   v.get("server_took_p95"), v["errors"]] for c, v in results.get("http_noread", {}).items()]),
         "", "## Cold start (whole `qa search` process, wall time in s)", "",
         _table(["mode", "median", "min", "max", "runs"],
                [[mode, v["median"], v["min"], v["max"], v["runs"]] for mode, v in results["cold"].items()]),
@@ -70,7 +75,9 @@ def markdown(results: dict) -> str:
         "", "cores busy: CPU-seconds the build used per wall second (the machine has "
         f"{m['cores']}); below {m['cores']}, other processes held the rest.",
         "", "## Memory", "",
-        f"qa serve after warm-up: {memory['serve']['rss_mb']} MB resident (peak {memory['serve']['peak_rss_mb']} MB); "
+        f"qa serve after warm-up: {memory['serve']['rss_mb']} MB resident (peak {memory['serve']['peak_rss_mb']} MB)"
+        + (f", {memory['serve_noread']['rss_mb']} MB with the reader off" if "serve_noread" in memory else "")
+        + "; "
         f"qa index on the seed corpus: peak {memory['index']['peak_rss_mb']} MB.", "",
         "## Scale (synthetic passages; vectors derived from "
         f"{scale['real_vectors']} real embeddings, text from {scale['real_sentences']} real sentences)", "",
@@ -113,7 +120,7 @@ def charts(results: dict, out_dir: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     search = results["search"]
-    names = [n for n in ("reference", "reference_1t", "floor", *MODES, UNRANKED) if n in search]
+    names = [n for n in ("reference", "reference_1t", "floor", *MODES, UNRANKED, NOREAD) if n in search]
     for offset, key in ((-0.2, "p50"), (0.2, "p95")):
         axes[0].bar([i + offset for i in range(len(names))], [search[n][key] for n in names], 0.4, label=key)
     axes[0].set_xticks(range(len(names)), names)

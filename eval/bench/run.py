@@ -101,6 +101,10 @@ def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Pat
     with running_server(index_dir, out_dir / "bench-serve.log") as server:
         results["http"] = bench_http(server.url, questions, plan.http_requests, plan.concurrencies, plan.rounds)
         results["memory"] = {"serve": process_memory(server.pid)}
+    log("http: qa serve with the reader off (QA_READER=0), concurrency 1 ...")
+    with running_server(index_dir, out_dir / "bench-serve-noread.log", env={"QA_READER": "0"}) as server:
+        results["http_noread"] = bench_http(server.url, questions, plan.http_requests, (1,), plan.rounds)
+        results["memory"]["serve_noread"] = process_memory(server.pid)
     log("memory: qa index ...")
     results["memory"]["index"] = index_memory(settings.corpus_path)
 
@@ -199,7 +203,10 @@ def targets(results: dict, settings: Settings) -> list[dict]:
          round(http["1"]["p50"] - search["hybrid"]["p50"], 2), "<=", 5.0),
         ("cold qa search, hybrid (s)", cold["hybrid"]["median"], "<=", 3.0),
         ("cold qa search --mode bm25 (s)", cold["bm25"]["median"], "<=", 2.0),
-        ("qa serve resident memory after warm-up (MB)", results["memory"]["serve"]["rss_mb"], "<=", 600),
+        ("qa serve resident memory after warm-up, reader loaded (MB)", results["memory"]["serve"]["rss_mb"],
+         "<=", 550),
+        ("reading: server took_ms p50 with the reader minus with it off (ms, HTTP c=1)",
+         round(http["1"]["server_took_p50"] - results["http_noread"]["1"]["server_took_p50"], 2), "<=", 25.0),
         ("index build, seed corpus (passages/s)", results["build"]["seed"]["passages_per_s"]["median"], ">=", 40),
     ]
     if "cmrc2018" in results["build"]:

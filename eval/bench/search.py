@@ -5,7 +5,9 @@
   the same converted model (torch's default threads, and one thread), the yardstick of the
   performance targets;
 - hybrid-unranked: hybrid search with no ranking stage at all (fused order, lexical evidence,
-  no confidence): hybrid minus it is what the ranking stage costs.
+  no confidence): hybrid minus it is what the ranking stage costs;
+- hybrid-noread: hybrid search with the reader off (``read=False``): hybrid minus it is what
+  reading the first result costs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from index.search import Searcher
 from index.settings import MODES
 
 UNRANKED = "hybrid-unranked"
+NOREAD = "hybrid-noread"
 
 PAUSE_S = 0.005  # before each timed call: torch's OpenMP threads spin a while after a call
 
@@ -50,14 +53,22 @@ def bench_search(searcher: Searcher, questions: list[str], rounds: int, referenc
     through the reference, interleaved, so that all of them see the same machine conditions."""
     calls = {"floor": searcher.embedder.embed_query, **(references or {})}
     unranked = Searcher(searcher.index, searcher.embedder, searcher.settings, ranker_model=None)
-    searchers = {**{mode: searcher for mode in MODES}, UNRANKED: unranked}
-    names = (*calls, *MODES, UNRANKED)
+    searchers = {**{mode: searcher for mode in MODES}, UNRANKED: unranked, NOREAD: searcher}
+    names = (*calls, *MODES, UNRANKED, NOREAD)
+
+    def run(name: str, question: str) -> None:
+        own = searchers[name]
+        if name in (UNRANKED, NOREAD):
+            own.search(question, 5, "hybrid", read=False)
+        else:
+            own.search(question, 5, name)
+
     per_round: dict[str, list[dict]] = {name: [] for name in names}
     for question in questions[:3]:  # warm-up
         for call in calls.values():
             call(question)
-        for name, own in searchers.items():
-            own.search(question, 5, "hybrid" if name == UNRANKED else name)
+        for name in searchers:
+            run(name, question)
     for _ in range(rounds):
         samples: dict[str, list[float]] = {name: [] for name in names}
         for question in questions:
@@ -67,7 +78,7 @@ def bench_search(searcher: Searcher, questions: list[str], rounds: int, referenc
                 if name in calls:
                     calls[name](question)
                 else:
-                    searchers[name].search(question, 5, "hybrid" if name == UNRANKED else name)
+                    run(name, question)
                 samples[name].append((time.perf_counter() - started) * 1000)
         for name in names:
             per_round[name].append(percentiles(samples[name]))
@@ -78,9 +89,11 @@ def bench_search(searcher: Searcher, questions: list[str], rounds: int, referenc
         result[name]["p50_spread"] = median_with_spread([r["p50"] for r in rounds_of])
         result[name]["questions_per_round"] = len(questions)
     floor = result["floor"]["p50"]
-    result["ratio_to_floor"] = {mode: round(result[mode]["p50"] / floor, 3) for mode in (*MODES, UNRANKED)}
+    result["ratio_to_floor"] = {mode: round(result[mode]["p50"] / floor, 3) for mode in (*MODES, UNRANKED, NOREAD)}
     result["ranking_stage_ms"] = median_with_spread(
-        [h["p50"] - u["p50"] for h, u in zip(per_round["hybrid"], per_round[UNRANKED], strict=True)])
+        [n["p50"] - u["p50"] for n, u in zip(per_round[NOREAD], per_round[UNRANKED], strict=True)])
+    result["reading_stage_ms"] = median_with_spread(
+        [h["p50"] - n["p50"] for h, n in zip(per_round["hybrid"], per_round[NOREAD], strict=True)])
     if references:
         # the yardstick: the faster reference, round by round
         best = [min(per_round[name][i]["p50"] for name in references) for i in range(rounds)]

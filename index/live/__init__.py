@@ -67,7 +67,7 @@ class FollowingSearcher(follow.FollowingSearcher):
         old = self._searcher
         model = {"name": old.settings.model_name, **old.embedder.fingerprint}
         index = open_index(self.index_dir, model, old.settings)
-        self._searcher = Searcher(index, old.embedder, old.settings, old.reranker.model)
+        self._searcher = Searcher(index, old.embedder, old.settings, old.reranker.model, old.reader)
         log.info("index reloaded (generation %s): %s documents, %s passages", getattr(index, "generation", "?"),
                  len(index.documents), len(index.passages))
 

@@ -55,7 +55,7 @@ class FollowingSearcher:
         except IndexLoadError as exc:  # e.g. caught mid-swap: keep serving the state we have
             log.warning("index changed but could not be loaded yet (%s); still serving the previous state", exc)
             return
-        self._searcher = Searcher(index, old.embedder, old.settings, old.reranker.model)
+        self._searcher = Searcher(index, old.embedder, old.settings, old.reranker.model, old.reader)
         self._stamp = stamp
         counts = index.manifest.get("counts", {})
         log.info("index reloaded: %s documents, %s passages", counts.get("documents"), counts.get("passages"))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from index.query import parse_k
+from index.query import QueryError, parse_k
 from index.search import Searcher
 from index.settings import Mode
 from service.deps import get_searcher
@@ -15,6 +15,18 @@ from service.schemas import Error, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api", tags=["search"])
 ERRORS = {400: {"model": Error}, 413: {"model": Error}, 422: {"model": Error}}
+
+READER_TEXT = ("false: skip the reader (today's pipeline without reading); true or absent: the first results "
+               "are read, as the server is set to (qa serve --reader). true, false, 1 or 0, in any case")
+_READER_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+
+def parse_reader(text: str) -> bool:
+    """reader from a URL: true/false or 1/0, in any case; anything else is refused, never taken as on."""
+    value = _READER_VALUES.get(text.lower()) if text.isascii() else None
+    if value is None:
+        raise QueryError("invalid_reader", "reader must be true or false (or 1 or 0)")
+    return value
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, summary="Search with a question")
@@ -24,11 +36,15 @@ def search_get(
     # Read as text and parsed by parse_k: only plain digits, as in JSON (the schema says integer).
     k: Annotated[str | None, Query(description="passages to return, 1 to 50 (default 5)")] = None,
     mode: Annotated[Mode, Query(description="hybrid, bm25 or dense")] = "hybrid",
+    # Read as text and parsed by parse_reader, so a bad value gets the app's own 422 (the schema says boolean).
+    reader: Annotated[str, Query(description=READER_TEXT, json_schema_extra={"type": "boolean"},
+                                 examples=[False])] = None,
 ) -> JSONResponse:
     count = None if k is None else parse_k(k, searcher.settings)
-    return JSONResponse(searcher.search(q, count, mode).to_dict())
+    read = None if reader is None else parse_reader(reader)
+    return JSONResponse(searcher.search(q, count, mode, read=read).to_dict())
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS, summary="Search with a JSON body")
 def search_post(request: SearchRequest, searcher: Annotated[Searcher, Depends(get_searcher)]) -> JSONResponse:
-    return JSONResponse(searcher.search(request.q, request.k, request.mode).to_dict())
+    return JSONResponse(searcher.search(request.q, request.k, request.mode, read=request.reader).to_dict())

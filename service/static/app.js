@@ -41,17 +41,48 @@ function appendWithTerms(parent, text, terms, from, to) {
   }
 }
 
-// Render a passage: the evidence sentence [evStart, evEnd) in one <mark class="evidence">.
-function renderPassage(parent, text, evStart, evEnd, query) {
-  const terms = termMask(text, query);
-  const start = Math.max(0, Math.min(evStart, text.length));
-  const end = Math.max(start, Math.min(evEnd, text.length));
-  appendWithTerms(parent, text, terms, 0, start);
+// The API counts offsets in characters as Python does (code points); a JS string counts UTF-16
+// units, two for a character outside the BMP (an emoji, a CJK Extension B ideograph). units[n] is
+// where the n-th character of `text` starts, units[count] its length.
+function codeUnitOffsets(text) {
+  const units = [0];
+  for (const ch of text) units.push(units[units.length - 1] + ch.length);
+  return units;
+}
+
+// A code-point offset as a UTF-16 index into the text of `units`, held inside the text.
+function unitAt(units, offset) {
+  return units[Math.max(0, Math.min(offset, units.length - 1))];
+}
+
+function newMark(className) {
   const mark = document.createElement("mark");
-  mark.className = "evidence";
-  appendWithTerms(mark, text, terms, start, end);
-  parent.appendChild(mark);
-  appendWithTerms(parent, text, terms, end, text.length);
+  mark.className = className;
+  return mark;
+}
+
+// Render a passage: the evidence sentence [evStart, evEnd) in one <mark class="evidence">, and the
+// answer [anStart, anEnd) in a <mark class="answer"> (inside the evidence mark where it lies inside
+// the sentence). Offsets are code points into `text`; all text goes in as text nodes.
+function renderPassage(parent, text, query, evStart, evEnd, anStart = null, anEnd = null) {
+  const terms = termMask(text, query);
+  const units = codeUnitOffsets(text);
+  const evA = unitAt(units, evStart);
+  const evB = Math.max(evA, unitAt(units, evEnd));
+  const hasAnswer = anStart !== null && anEnd !== null && anStart < anEnd;
+  const anA = hasAnswer ? unitAt(units, anStart) : evA;
+  const anB = hasAnswer ? Math.max(anA, unitAt(units, anEnd)) : evA;
+  const cuts = [...new Set([0, evA, evB, anA, anB, text.length])].sort((a, b) => a - b);
+  let evidence = null;  // the evidence mark while the pieces are inside the sentence
+  for (let i = 0; i < cuts.length; i++) {
+    const [from, to] = [cuts[i], cuts[i + 1]];
+    if (from === evA) parent.appendChild(evidence = newMark("evidence"));  // once, even if empty
+    if (from === evB) evidence = null;
+    if (to === undefined) break;
+    let target = evidence || parent;
+    if (hasAnswer && from >= anA && to <= anB) target = target.appendChild(newMark("answer"));
+    appendWithTerms(target, text, terms, from, to);
+  }
 }
 
 function articleLink(result, query) {
@@ -71,6 +102,21 @@ async function loadDocumentInfo() {
     }
   }
   return documentInfo;
+}
+
+// "答案：…" at the top of a result the reader marked an answer in, with the reader's probability.
+function answerLine(answer) {
+  const line = document.createElement("p");
+  line.className = "answer-line";
+  const text = document.createElement("strong");
+  text.className = "answer-text";
+  text.textContent = answer.text;
+  const score = document.createElement("span");
+  score.className = "answer-score";
+  score.textContent = `（阅读把握 ${Math.round(answer.score * 100)}%）`;
+  score.title = "阅读模型认为这段文字回答了问题的概率";
+  line.append("答案：", text, score);
+  return line;
 }
 
 function showResults(data, info) {
@@ -106,12 +152,16 @@ function showResults(data, info) {
     meta.append(cite, date, score);
     const p = document.createElement("p");
     p.className = "passage";
-    renderPassage(p, r.text, r.evidence.start - r.start, r.evidence.end - r.start, data.query);
+    const answer = r.answer || null;
+    renderPassage(p, r.text, data.query, r.evidence.start - r.start, r.evidence.end - r.start,
+      answer && answer.start - r.start, answer && answer.end - r.start);
     const open = document.createElement("a");
     open.href = cite.href;
     open.className = "open";
     open.textContent = "查看原文 →";
-    li.append(h, meta, p, open);
+    li.append(h);
+    if (answer) li.append(answerLine(answer));
+    li.append(meta, p, open);
     list.appendChild(li);
   }
 }
@@ -155,7 +205,8 @@ async function showArticle(docId, start, end, query) {
     const box = $("article-text");
     // Highlight only a real span of the text; a hand-edited URL (end before start, past the end)
     // shows the article once, unmarked, rather than repeating or marking the wrong text.
-    const cited = start !== null && end !== null && start < end && end <= doc.text.length;
+    const units = codeUnitOffsets(doc.text);  // the offsets count code points, as the API does
+    const cited = start !== null && end !== null && start < end && end < units.length;
     $("article-meta").textContent = [doc.date, doc.source, cited ? `引用：第 ${start}–${end} 字` : ""]
       .filter(Boolean).join(" · ");
     if (!cited) {
@@ -163,10 +214,11 @@ async function showArticle(docId, start, end, query) {
       setStatus("");
       return;
     }
+    const [a, b] = [units[start], units[end]];
     const mark = document.createElement("mark");
     mark.id = "cited";
-    mark.textContent = doc.text.slice(start, end);
-    box.replaceChildren(document.createTextNode(doc.text.slice(0, start)), mark, document.createTextNode(doc.text.slice(end)));
+    mark.textContent = doc.text.slice(a, b);
+    box.replaceChildren(document.createTextNode(doc.text.slice(0, a)), mark, document.createTextNode(doc.text.slice(b)));
     setStatus("");
     mark.scrollIntoView({ block: "center" });
   } catch (err) {

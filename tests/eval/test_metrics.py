@@ -41,3 +41,15 @@ def test_unanswerable_separation():
     assert threshold == pytest.approx(5.95)
     assert share == pytest.approx(0.5)
     assert math.isnan(unanswerable_separation([], [1.0])[0])
+
+
+def test_answer_char_f1_by_hand():
+    from eval.metrics import answer_char_f1
+
+    assert answer_char_f1("招商引资", ["招商引资"]) == 1.0
+    # longest common substring 招商引资 (4): precision 4/6, recall 1
+    assert answer_char_f1("招商引资作为", ["招商引资"]) == pytest.approx(2 * (4 / 6) / (4 / 6 + 1))
+    assert answer_char_f1("光荣", ["光荣和ω-force"]) == pytest.approx(2 * (2 / 9) / (1 + 2 / 9))  # "-" is dropped
+    assert answer_char_f1("“村雨城”", ["任天堂游戏谜之村雨城", "村雨城"]) == 1.0  # the best answer, quotes dropped
+    assert answer_char_f1("ＡＢＣ", ["abc"]) == 1.0  # widths and case unified
+    assert answer_char_f1(None, ["招商引资"]) == 0.0 and answer_char_f1("无关", ["招商引资"]) == 0.0

@@ -57,11 +57,12 @@ def test_the_readme_example_is_first_with_its_evidence(searcher):
 
 def test_result_shape_and_scores_per_mode(searcher):
     hybrid = searcher.search("嘉兴经开区党委书记是谁", k=5).to_dict()
-    assert set(hybrid) == {"query", "mode", "k", "reranked", "no_answer", "took_ms", "results"}
-    assert hybrid["reranked"] is True and hybrid["no_answer"] is False
+    assert set(hybrid) == {"query", "mode", "k", "reranked", "read", "no_answer", "took_ms", "results"}
+    assert hybrid["reranked"] is True and hybrid["read"] is True and hybrid["no_answer"] is False
     result = hybrid["results"][0]
     assert set(result) == {"rank", "score", "confidence", "doc_id", "title", "source", "start", "end", "text",
-                           "evidence", "scores"}
+                           "evidence", "scores", "answer"}
+    assert set(result["answer"]) == {"start", "end", "text", "score"} and "章澜" in result["answer"]["text"]
     assert all(0.0 <= r["confidence"] <= 1.0 for r in hybrid["results"])
     assert set(result["evidence"]) == {"start", "end", "text"} and set(result["scores"]) == {"bm25", "dense"}
     assert [r["rank"] for r in hybrid["results"]] == [1, 2, 3, 4, 5]
@@ -139,3 +140,24 @@ def test_simplified_questions_find_traditional_articles(tmp_path, settings, embe
         for mode in ("hybrid", "bm25"):
             first = traditional.search(question, k=3, mode=mode).results[0]
             assert answer in first.text, (question, mode, first.text[:60])
+
+
+@pytest.mark.parametrize(("question", "answer", "doc_id"), QUESTIONS)
+def test_the_reader_marks_the_answer_inside_the_first_result_and_its_evidence(searcher, question, answer, doc_id):
+    response = searcher.search(question, k=3)
+    assert response.read
+    first = response.results[0]
+    assert first.answer is not None, (question, first.text[:60])
+    document = searcher.index.documents[first.doc_id].text
+    assert document[first.answer.start:first.answer.end] == first.answer.text
+    assert first.start <= first.answer.start < first.answer.end <= first.end
+    assert first.evidence.start <= first.answer.start and first.answer.end <= first.evidence.end
+    assert all(r.answer is None for r in response.results[searcher.settings.reader_results:])
+
+
+def test_reading_can_be_switched_off(searcher):
+    question = QUESTIONS[0][0]
+    off = searcher.search(question, k=3, read=False)
+    assert not off.read and all(r.answer is None for r in off.results)
+    on = searcher.search(question, k=3)
+    assert [r.doc_id for r in on.results] == [r.doc_id for r in off.results]  # reading never reorders

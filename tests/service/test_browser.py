@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 import pytest
+from matplotlib.image import imread
 from playwright.sync_api import expect, sync_playwright
 
 from index.settings import REPO_ROOT
@@ -130,3 +133,59 @@ def test_search_page_works_under_its_csp(browser, live_server):
     page.locator("li.result .cite").first.click()
     expect(page.locator("mark#cited")).to_contain_text("章澜", timeout=30_000)
     assert blocked == [] and console == [], (blocked, console)
+
+
+ANSWERED = "嘉兴高新区把什么工作作为“一号工程”？"  # seed q000-02: 招商引资
+STYLE = """(element) => { const s = getComputedStyle(element);
+  return {background: s.backgroundColor, weight: Number(s.fontWeight), decoration: s.textDecorationLine}; }"""
+
+
+def _pixels_of(png: bytes, rgb: tuple[int, int, int]) -> int:
+    """How many pixels of a screenshot have (nearly) this colour."""
+    image = (imread(io.BytesIO(png), format="png")[..., :3] * 255).round()
+    return int((np.abs(image - np.array(rgb)).max(axis=-1) <= 3).sum())
+
+
+def test_the_answer_is_marked_inside_the_evidence(browser, live_server):
+    # Seed question q000-02: a trained reader marks 招商引资 in the first result.
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(live_server["url"] + "/?q=" + ANSWERED)
+    first = page.locator("li.result").first
+    expect(first).to_be_visible(timeout=60_000)
+    line = first.locator(".answer-line")
+    expect(line).to_contain_text("答案：")
+    expect(line.locator(".answer-text")).to_contain_text("招商引资")
+    answer = first.locator("mark.evidence mark.answer")  # inside the evidence sentence's mark
+    expect(answer).to_have_count(1)
+    expect(answer).to_contain_text("招商引资")
+    assert answer.text_content() == line.locator(".answer-text").text_content()
+    assert first.locator("mark.answer").count() == 1  # no part of it outside the sentence
+    evidence_style = first.locator("mark.evidence").evaluate(STYLE)
+    answer_style = answer.evaluate(STYLE)
+    assert answer_style["background"] != evidence_style["background"]
+    assert answer_style["weight"] >= 700 > evidence_style["weight"] and "underline" in answer_style["decoration"]
+    others = page.locator("li.result").nth(1)  # not read: no answer there
+    expect(others).to_be_visible()
+    assert others.locator(".answer-line").count() == 0 and others.locator("mark.answer").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-answer.png"), full_page=True)
+    # What is seen: the answer in its own colour (--answer), inside the evidence's (--evidence).
+    assert _pixels_of(answer.screenshot(), (0xff, 0xc4, 0x6b)) > 100
+    assert _pixels_of(first.locator("mark.evidence").screenshot(), (0xff, 0xf3, 0xbf)) > 100
+
+
+def test_offsets_count_code_points_as_the_api_does(browser, live_server):
+    """Python counts a character outside the BMP (an emoji, a CJK Extension B ideograph) as one, a JS
+    string as two: the page must mark the same characters as the API's offsets."""
+    page = browser.new_page()
+    page.goto(live_server["url"] + "/")
+    text = "𠀀😀甲。乙𠀁丙😀丁。尾𠀂"
+    evidence, answer = (4, 10), (5, 8)  # code points, as in the API
+    marked = page.evaluate("""([text, evidence, answer]) => {
+        const p = document.createElement("p");
+        renderPassage(p, text, "", ...evidence, ...answer);
+        const mark = (selector) => p.querySelector(selector) && p.querySelector(selector).textContent;
+        return [p.textContent, mark("mark.evidence"), mark("mark.evidence > mark.answer"),
+                p.querySelectorAll("mark").length];
+    }""", [text, evidence, answer])
+    assert marked == [text, text[slice(*evidence)], text[slice(*answer)], 2]

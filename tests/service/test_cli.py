@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,107 @@ def test_add_and_remove_never_touch_a_folder_that_is_not_an_index(tmp_path):
     assert_one_line_error(qa("add", str(tmp_path / "a.txt"), "--index-dir", str(folder)), "nothing was changed")
     assert_one_line_error(qa("remove", "x", "--index-dir", str(folder)), "nothing was changed")
     assert sorted((p.name, p.read_bytes()) for p in folder.iterdir()) == before
+
+
+# --- the reader: qa search --reader, the answer line, qa serve --reader ------------------------
+
+ANSWERED = "嘉兴高新区把什么工作作为“一号工程”？"  # seed q000-02: 招商引资
+
+
+@pytest.mark.parametrize("command", ["search", "serve"])
+def test_the_reader_flag_is_documented(command):
+    proc = qa(command, "--help")
+    text = " ".join(proc.stdout.split())
+    assert proc.returncode == 0 and "--reader {on,off}" in text and "on: " in text and "off: " in text
+
+
+def test_search_reader_off_reads_nothing(seed_index_dir):
+    proc = qa("search", ANSWERED, "-k", "2", "--json", "--reader", "off", "--index-dir", str(seed_index_dir))
+    assert proc.returncode == 0, proc.stderr
+    response = json.loads(proc.stdout)
+    assert response["read"] is False and all(r["answer"] is None for r in response["results"])
+    assert "招商引资" in response["results"][0]["evidence"]["text"]  # the pipeline without reading
+    readable = qa("search", ANSWERED, "-k", "1", "--reader", "off", "--index-dir", str(seed_index_dir))
+    assert readable.returncode == 0 and "答案" not in readable.stdout and "read," not in readable.stdout
+    assert "【" in readable.stdout  # the evidence is still marked
+
+
+def test_search_readable_shows_the_answer_above_the_evidence(seed_index_dir):
+    # Seed question q000-02: a trained reader marks 招商引资 in the first result.
+    proc = qa("search", ANSWERED, "-k", "2", "--index-dir", str(seed_index_dir))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "(hybrid, reranked, read, 2 results" in lines[0]
+    answers = [line for line in lines if line.lstrip().startswith("答案: ")]
+    assert len(answers) == 1 and "招商引资" in answers[0]  # the first result only
+    assert re.search(r"  \(score [01]\.\d\d\)$", answers[0])
+    passage = "\n".join(lines[lines.index(answers[0]) + 1:]).split("\n\n")[0]  # the first result's text
+    assert "招商引资" in passage[passage.index("【"):passage.index("】")]  # the evidence mark stays, around it
+
+
+def test_batch_search_reads_unless_reader_off(seed_index_dir, tmp_path, settings):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "a", "question": ANSWERED}, ensure_ascii=False), encoding="utf-8")
+    for flag, read in ((["--reader", "on"], True), (["--reader", "off"], False)):
+        proc = qa("search", "--queries", str(queries), "-k", "2", *flag, "--index-dir", str(seed_index_dir))
+        assert proc.returncode == 0, proc.stderr
+        (line,) = [json.loads(text) for text in proc.stdout.splitlines()]
+        assert line["id"] == "a" and line["read"] is read and len(line["results"]) == 2
+        unread = line["results"][settings.reader_results if read else 0:]
+        assert all(r["answer"] is None for r in unread)
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_serve_reader_off_serves_without_reading(seed_index_dir, tmp_path):
+    import httpx
+
+    from eval.bench.server import free_port
+
+    port = free_port()
+    with (tmp_path / "serve.log").open("w") as log:
+        server = subprocess.Popen([*QA, "serve", "--port", str(port), "--index-dir", str(seed_index_dir),
+                                   "--reader", "off"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while not _answers(f"{url}/healthz"):
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.3)
+        for params in ({"q": ANSWERED}, {"q": ANSWERED, "reader": "true"}):  # the server has no reader to ask
+            body = httpx.get(f"{url}/api/search", params=params, timeout=60).json()
+            assert body["read"] is False and all(r["answer"] is None for r in body["results"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_corrupt_reader_graph_is_a_one_line_error_naming_it_and_the_rebuild_command(seed_index_dir, embedder,
+                                                                                      tmp_path):
+    """A private cache whose model folder links to the real one, but whose reader graph is damaged."""
+    from index.read.graph import read_config, reader_dir
+
+    model_dir = embedder.model_dir
+    cache = tmp_path / "cache"
+    models = cache / "models"
+    (models / model_dir.name).mkdir(parents=True)
+    (models / "source-sha256.json").write_bytes((model_dir.parent / "source-sha256.json").read_bytes())
+    broken = reader_dir(models / model_dir.name, read_config())
+    for entry in model_dir.iterdir():
+        if not entry.name.startswith("reader-"):
+            (models / model_dir.name / entry.name).symlink_to(entry)
+    broken.mkdir()
+    (broken / "graphs.json").write_text(json.dumps({"int8": "0" * 64}))
+    (broken / "int8.onnx").write_bytes(b"damaged")
+    proc = subprocess.run([*QA, "search", "嘉兴经开区党委书记是谁", "--index-dir", str(seed_index_dir)],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "QA_CACHE_DIR": str(cache)})
+    assert_one_line_error(proc, "int8.onnx")
+    assert "qa build-reader" in proc.stderr
+    assert (broken / "int8.onnx").read_bytes() == b"damaged"  # reported, not silently replaced or skipped

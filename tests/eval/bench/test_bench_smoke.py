@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 QA = str(Path(sys.executable).with_name("qa"))
-SECTIONS = {"machine", "commit", "encoder", "search", "layouts", "http", "cold", "build", "memory", "scale", "updates",
-            "targets"}
+SECTIONS = {"machine", "commit", "encoder", "search", "layouts", "http", "http_noread", "cold", "build", "memory",
+            "scale", "updates", "targets"}
 
 
 def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
@@ -18,8 +18,10 @@ def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((tmp_path / "bench.json").read_text())
     assert set(results) >= SECTIONS
-    assert set(results["search"]["ratio_to_floor"]) == {"hybrid", "bm25", "dense", "hybrid-unranked"}
+    assert set(results["search"]["ratio_to_floor"]) == {"hybrid", "bm25", "dense", "hybrid-unranked", "hybrid-noread"}
     assert results["search"]["hybrid-unranked"]["p50"] > 0 and "median" in results["search"]["ranking_stage_ms"]
+    assert results["search"]["hybrid-noread"]["p50"] > 0 and "median" in results["search"]["reading_stage_ms"]
+    assert results["http_noread"]["1"]["errors"] == 0 and results["memory"]["serve_noread"]["rss_mb"] > 0
     assert results["search"]["reference"]["p50"] > 0 and "hybrid" in results["search"]["ratio_to_reference"]
     assert set(results["cold"]) == {"hybrid", "bm25"} and all(v["median"] > 0 for v in results["cold"].values())
     assert len(results["layouts"]) >= 2 and all(v["qps_8"] > 0 for v in results["layouts"].values())

@@ -125,3 +125,15 @@ def test_a_kill_between_the_two_renames_is_recovered_on_the_next_load(index_copy
     index_copy.rename(retired)  # what a writer killed after its first rename leaves behind
     assert read_manifest(index_copy)["counts"]["documents"] == documents
     assert index_copy.is_dir() and not retired.exists()
+
+
+def test_a_searcher_following_the_index_keeps_its_reader_after_an_update(index_copy, settings, embedder):
+    from index.live.follow import FollowingSearcher
+
+    live = FollowingSearcher(Searcher.open(index_copy, settings, embedder), index_copy)
+    reader = live.current().reader
+    assert reader is not None
+    add_documents(index_copy, [NEW], settings, embedder, progress=False)
+    after = live.current()
+    assert after.index.documents.get(NEW.doc_id) is not None  # reloaded
+    assert after.reader is reader and after.search("嘉兴新区今年种了多少棵银杏树？", k=1).read
