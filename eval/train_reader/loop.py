@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from eval.train_reader.data import ReaderExample
 from eval.train_reader.model import SpanReader, span_loss
-from index.read.windows import Window, batch_arrays, make_windows, special_ids
+from index.read.windows import Window, batch_arrays, focus_range, make_windows, special_ids
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -38,6 +38,9 @@ class TrainConfig:
     max_length: int = 320
     stride: int = 128
     max_question_tokens: int = 64
+    # 0: read the whole context; else a window of this many of its tokens, placed at random around
+    # the answer (anywhere in a negative), as search reads this many around the evidence sentence
+    context_tokens: int = 0
 
 
 @dataclass
@@ -45,6 +48,21 @@ class Encoded:
     window: Window
     start: int  # target token positions in the window; 0 and 0: no answer
     end: int
+
+
+def crop(tokenizer, example: ReaderExample, budget: int, rng: random.Random) -> ReaderExample:
+    """The example's context cut to about `budget` tokens holding the answer, at a random place."""
+    if example.answer_start >= 0:
+        focus = (example.answer_start, example.answer_end)
+    else:
+        point = rng.randrange(max(1, len(example.context)))
+        focus = (point, point + 1)
+    a, b = focus_range(tokenizer, example.context, *focus, budget, rng.random())
+    if example.answer_start >= 0 and not (a <= example.answer_start and example.answer_end <= b):
+        return example  # an answer longer than the budget: read whole
+    shift = a if example.answer_start >= 0 else 0
+    return ReaderExample(example.question, example.context[a:b], example.answer_start - shift,
+                         example.answer_end - shift, example.article, example.kind, example.answers)
 
 
 def encode(tokenizer, example: ReaderExample, config: TrainConfig) -> Encoded:
@@ -142,6 +160,8 @@ def train(model: SpanReader, tokenizer, examples: list[ReaderExample], config: T
         batch = [examples[i] for i in batches_of[epoch][position]]
         rng = random.Random(config.seed * 1000 + step)
         batch = [flip(e) if rng.random() < config.other_script else e for e in batch]
+        if config.context_tokens > 0:
+            batch = [crop(tokenizer, e, config.context_tokens, rng) for e in batch]
         encoded = [encode(tokenizer, e, config) for e in batch]
         ids, mask = batch_arrays([e.window for e in encoded], pad)
         allowed = np.zeros_like(mask, dtype=bool)

@@ -66,6 +66,29 @@ class OnnxEngine:
             return self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
 
 
+class UntruncatedTokenizer:
+    """The embedder's tokenizer for texts that must not be cut (the reader strides over them).
+    One tokenizer serves the process: each copy of the pruned vocabulary costs about 100 MB of
+    memory. Truncation is switched off for the call and back on, under the embedder's lock."""
+
+    def __init__(self, tokenizer, lock: threading.Lock, max_length: int) -> None:
+        self._tokenizer, self._lock, self._max_length = tokenizer, lock, max_length
+
+    def encode_batch(self, texts: list[str], add_special_tokens: bool = True) -> list:
+        with self._lock:
+            self._tokenizer.no_truncation()
+            try:
+                return self._tokenizer.encode_batch(texts, add_special_tokens=add_special_tokens)
+            finally:
+                self._tokenizer.enable_truncation(self._max_length)
+
+    def encode(self, text: str, add_special_tokens: bool = True):
+        return self.encode_batch([text], add_special_tokens)[0]
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._tokenizer.token_to_id(token)
+
+
 class Embedder:
     """Embeds questions (``query: `` prompt) and passages (``passage: `` prompt), L2-normalized."""
 
@@ -103,6 +126,10 @@ class Embedder:
         other.engine = OnnxEngine(self.model_dir / ENCODER_DIR / f"{self.precision}.onnx", threads, parallel_calls)
         other._pool = None
         return other
+
+    def untruncated_tokenizer(self) -> UntruncatedTokenizer:
+        """This embedder's tokenizer without its truncation, for the reader (index/read/)."""
+        return UntruncatedTokenizer(self.tokenizer, self._tokenizer_lock, self.max_seq_length)
 
     # --- tokenization and batching ---------------------------------------
 

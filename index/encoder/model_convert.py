@@ -355,9 +355,12 @@ def build_onnx_encoder(m: PackedModel, keep: np.ndarray | None = None):
 FP32_FFN_OUT_LAYERS = (0, 4, 5)
 
 
-def quantize_encoder(fp32_path: Path, int8_path: Path, keep_fp32: tuple[str, ...] = ()) -> None:
+def quantize_encoder(fp32_path: Path, int8_path: Path, keep_fp32: tuple[str, ...] = (),
+                     reduce_range: bool = False) -> None:
     """int8 weights per output channel, activations quantized per call (dynamic); the nodes
-    named in keep_fp32 stay fp32 too."""
+    named in keep_fp32 stay fp32 too. With reduce_range the weights use 7 bits, so that a CPU
+    without VNNI (which sums u8*s8 pairs in 16 bits) cannot saturate: every CPU then gives the
+    same products without ONNX Runtime's slower exact mode (session.x64quantprecision)."""
     import logging
 
     import onnx
@@ -365,6 +368,7 @@ def quantize_encoder(fp32_path: Path, int8_path: Path, keep_fp32: tuple[str, ...
 
     logging.getLogger().setLevel(logging.ERROR)  # it suggests pre-processing, for image models, on the root logger
     quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
+                     reduce_range=reduce_range,
                      op_types_to_quantize=["MatMul", "Attention"],
                      nodes_to_exclude=[f"l{i}.ffn_out" for i in FP32_FFN_OUT_LAYERS] + list(keep_fp32),
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})

@@ -1,13 +1,16 @@
 """Deciding by reading: the first result's confidence and the response's "no answer" from the
-ranker's probabilities and the reader's margin (best span minus null score).
+ranker's probabilities and the reader's margin (best span minus null score), fitted by
+``qa train-reader --calibrate-only`` on the reader's calibration part (training articles the
+reader never trained on) and stored in reader.json:
 
-Two logistic models fitted by ``qa train-reader --calibrate`` on the reader's calibration part
-(training articles the reader never trained on), stored in reader.json:
-
-- confidence: P(the first result holds the answer | ranker's confidence, margin);
-- answerable: P(the response holds an answer | ranker's response-level probability, margin);
-  ``no_answer`` when it is below the threshold that flags 5% of the answerable calibration
-  questions.
+- confidence: a logistic regression, P(the first result holds the answer | ranker's confidence,
+  margin);
+- no answer: the ranker's own "no answer" (its probability below QA_NO_ANSWER_THRESHOLD, a cut
+  chosen out of fold) or the reader's margin below ``no_answer_margin``, the cut at which the two
+  together flag 5% of the answerable calibration questions. Two cuts, each set on questions its
+  model never saw: the ranker did train on the reader's calibration articles, so a model fitted
+  there over its probability would trust it more than new questions allow (such a fit flagged
+  twice the answerable questions it was set for on the held-out parts).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from index.read.graph import READER_CONFIG, read_config
 
 EPS = 1e-6
+MARGIN_LIMIT = 20.0  # margins are start+end logit differences; beyond ±20 they say nothing more
 
 
 def logit(p: float) -> float:
@@ -31,8 +35,7 @@ def sigmoid(x: float) -> float:
 
 
 def clipped_margin(margin: float) -> float:
-    """Margins are start+end logit differences; beyond ±20 they say nothing more."""
-    return max(-20.0, min(20.0, margin))
+    return max(-MARGIN_LIMIT, min(MARGIN_LIMIT, margin))
 
 
 @dataclass(frozen=True)
@@ -52,20 +55,19 @@ class Logistic:
 @dataclass(frozen=True)
 class ReadingCalibration:
     first: Logistic
-    answerable: Logistic
-    threshold: float
+    no_answer_margin: float
 
     def confidence(self, ranker_confidence: float | None, margin: float) -> float | None:
         return None if ranker_confidence is None else self.first(ranker_confidence, margin)
 
-    def no_answer(self, answerable: float, margin: float) -> bool:
-        return self.answerable(answerable, margin) < self.threshold
+    def no_answer(self, answerable: float, margin: float, ranker_threshold: float) -> bool:
+        return answerable < ranker_threshold or margin < self.no_answer_margin
 
     @classmethod
     def load(cls, path: Path = READER_CONFIG) -> ReadingCalibration | None:
-        """None when reader.json holds no calibration yet (the ranker's figures stay)."""
+        """None when reader.json holds no calibration yet, or one of an older form (the ranker's
+        figures stay until qa train-reader --calibrate-only fits it)."""
         data = read_config(path).get("calibration")
-        if not data:
+        if not data or "no_answer_margin" not in data:
             return None
-        return cls(Logistic.from_json(data["confidence"]), Logistic.from_json(data["answerable"]),
-                   float(data["threshold"]))
+        return cls(Logistic.from_json(data["confidence"]), float(data["no_answer_margin"]))

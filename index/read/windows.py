@@ -71,6 +71,30 @@ def make_windows(tokenizer, question: str, passage: str, max_length: int, stride
         begin += step
 
 
+def focus_range(tokenizer, passage: str, focus_start: int, focus_end: int, budget: int,
+                before_share: float) -> tuple[int, int]:
+    """The characters of `passage` to read when only `budget` of its tokens are read: a run of
+    whole tokens holding passage[focus_start:focus_end] (the evidence sentence), with
+    `before_share` of the room left beside it before the focus and the rest after it (less at a
+    passage's edge, where the other side gets it). A focus longer than the budget is read whole
+    (the windows then stride over it); a passage within the budget is read whole."""
+    _, offsets = _content(tokenizer.encode(passage, add_special_tokens=False))
+    n = len(offsets)
+    if n <= budget:
+        return 0, len(passage)
+    first = int(np.searchsorted(offsets[:, 1], focus_start, side="right"))  # first token ending after it
+    last = max(first, int(np.searchsorted(offsets[:, 0], focus_end, side="left")) - 1)  # last starting before
+    first, last = min(first, n - 1), min(last, n - 1)
+    room = budget - (last - first + 1)
+    if room <= 0:
+        a, b = first, last + 1
+    else:
+        a = max(0, first - int(room * before_share))
+        b = min(n, a + budget)
+        a = max(0, b - budget)
+    return int(offsets[a, 0]), int(offsets[b - 1, 1])
+
+
 def batch_arrays(windows: list[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """(input_ids, attention_mask), right-padded to the longest window."""
     length = max(len(w.input_ids) for w in windows)

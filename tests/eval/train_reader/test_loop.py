@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
 from eval.train_reader.data import ReaderExample, locate
-from eval.train_reader.loop import CHECKPOINT, ScriptFlipper, TrainConfig, encode, epoch_batches, train
+from eval.train_reader.loop import CHECKPOINT, ScriptFlipper, TrainConfig, crop, encode, epoch_batches, train
 from eval.train_reader.model import SpanReader
 from index.read.reader import load_reader_tokenizer, vocabulary_keep
 
@@ -42,6 +44,19 @@ def test_an_answer_late_in_a_long_context_is_found_in_its_window(tokenizer):
     offsets = encoded.window.offsets
     first, last = encoded.start - encoded.window.context_start, encoded.end - encoded.window.context_start
     assert context[offsets[first, 0]:offsets[last, 1]].strip() == "招商引资"
+
+
+def test_a_cropped_context_keeps_its_answer_at_random_places(tokenizer):
+    context = "园区的道路和绿化建设持续推进。" * 20 + CONTEXT + "服务水平不断提升。" * 20
+    starts = set()
+    for seed in range(8):
+        cropped = crop(tokenizer, example(context=context), 40, random.Random(seed))
+        assert cropped.context in context and len(cropped.context) < len(context) // 3
+        assert cropped.context[cropped.answer_start:cropped.answer_end] == "招商引资"
+        starts.add(context.index(cropped.context))
+    assert len(starts) > 3  # not always the same window around the answer
+    negative = crop(tokenizer, example(None, context), 40, random.Random(0))
+    assert negative.answer_start == -1 and negative.context in context and len(negative.context) < len(context)
 
 
 def test_locate_takes_the_occurrence_nearest_the_given_start():

@@ -18,9 +18,11 @@ def test_logistic_by_hand():
     assert sigmoid(logit(0.3)) == pytest.approx(0.3)
 
 
-def test_no_answer_when_the_combined_probability_is_below_the_threshold():
-    calibration = ReadingCalibration(Logistic((1.0, 0.0), 0.0), Logistic((0.0, 1.0), 0.0), threshold=0.5)
-    assert calibration.no_answer(0.99, -2.0)  # the reader's null score wins, whatever the ranker says
-    assert not calibration.no_answer(0.01, 2.0)
+def test_no_answer_when_the_ranker_or_the_reader_says_so():
+    calibration = ReadingCalibration(Logistic((1.0, 0.0), 0.0), no_answer_margin=-3.0)
+    assert calibration.no_answer(0.99, -5.0, ranker_threshold=0.2)  # the reader's null score wins
+    assert calibration.no_answer(0.1, 8.0, ranker_threshold=0.2)  # the ranker's own cut holds
+    assert not calibration.no_answer(0.3, -2.0, ranker_threshold=0.2)
+    assert calibration.no_answer(0.99, -math.inf, ranker_threshold=0.2)  # nothing to mark at all
     assert calibration.confidence(None, 1.0) is None
     assert calibration.confidence(0.7, 5.0) == pytest.approx(0.7)

@@ -68,3 +68,25 @@ def test_a_traditional_question_is_answered_from_a_simplified_article(reader):
     reading = reader.read("嘉興高新區把什麼工作作為“一號工程”？", document, 0, len(document))
     assert reading.answer is not None and reading.answer.text == document[reading.answer.start:reading.answer.end]
     assert "招商引资" in reading.answer.text
+
+
+def test_a_focused_reading_reads_around_the_evidence_and_keeps_offsets(embedder, settings):
+    focused = load_reader(settings.model_copy(update={"reader_context_tokens": 48}), embedder.model_dir,
+                          tokenizer=embedder.untruncated_tokenizer())
+    filler = "这一年，园区的道路、绿化和公共设施建设持续推进，服务水平不断提升。"
+    sentence = "嘉兴高新区坚持把招商引资作为“一号工程”。"
+    document = filler * 6 + sentence + filler * 6
+    focus = (document.index(sentence), document.index(sentence) + len(sentence))
+    reading = focused.read("嘉兴高新区把什么工作作为“一号工程”？", document, 0, len(document), focus)
+    assert reading.answer is not None and "招商引资" in reading.answer.text
+    assert reading.answer.text == document[reading.answer.start:reading.answer.end]
+    # the focus far from the answer: the answer is not read, so it cannot be marked
+    away = focused.read("嘉兴高新区把什么工作作为“一号工程”？", document, 0, len(document), (0, 10))
+    assert away.best is None or "招商引资" not in away.best.text
+
+
+def test_the_embedders_tokenizer_serves_the_reader_uncut_and_stays_cut_for_the_encoder(embedder):
+    shared = embedder.untruncated_tokenizer()
+    long_text = "嘉兴高新区坚持把招商引资作为一号工程。" * 80  # more tokens than the encoder's maximum
+    assert len(shared.encode(long_text, add_special_tokens=False).ids) > embedder.max_seq_length
+    assert len(embedder.tokenizer.encode(long_text).ids) <= embedder.max_seq_length

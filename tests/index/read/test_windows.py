@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.read.reader import load_reader_tokenizer
-from index.read.windows import MIN_CONTEXT_TOKENS, batch_arrays, make_windows, special_ids
+from index.read.windows import MIN_CONTEXT_TOKENS, batch_arrays, focus_range, make_windows, special_ids
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,33 @@ def test_batches_pad_and_mask(tokenizer):
     ids, mask = batch_arrays(windows, special_ids(tokenizer).pad)
     assert ids.shape == mask.shape and ids.shape[0] == 2
     assert mask[0].sum() == len(windows[0].input_ids) and mask[1].sum() == len(windows[1].input_ids)
+
+
+LONG = ("园区的道路、绿化和公共设施建设持续推进。" * 12 + "嘉兴高新区坚持把招商引资作为一号工程。"
+        + "服务水平不断提升，企业满意度提高。" * 12)
+
+
+def test_focus_range_holds_the_focus_within_the_budget(tokenizer):
+    focus_start = LONG.index("嘉兴高新区坚持")
+    focus_end = focus_start + len("嘉兴高新区坚持把招商引资作为一号工程。")
+    for before_share in (0.0, 0.33, 1.0):
+        a, b = focus_range(tokenizer, LONG, focus_start, focus_end, 48, before_share)
+        assert a <= focus_start and focus_end <= b  # the evidence sentence is read whole
+        [window] = make_windows(tokenizer, "问题？", LONG[a:b], 320, 128, 64)
+        assert len(window.offsets) <= 49  # about the budget (the cut text may tokenize one piece apart)
+    early = focus_range(tokenizer, LONG, focus_start, focus_end, 48, 1.0)
+    late = focus_range(tokenizer, LONG, focus_start, focus_end, 48, 0.0)
+    assert early[0] < late[0] and late[0] == focus_start  # the room goes before or after the focus
+
+
+def test_focus_range_reads_a_short_passage_or_a_long_focus_whole(tokenizer):
+    assert focus_range(tokenizer, TEXTS[1], 3, 8, 96, 0.33) == (0, len(TEXTS[1]))
+    a, b = focus_range(tokenizer, LONG, 0, len(LONG) - 5, 48, 0.33)  # the focus alone exceeds the budget
+    assert a == 0 and b >= len(LONG) - 5
+
+
+def test_focus_range_at_the_passage_edges_gives_the_room_to_the_other_side(tokenizer):
+    a, b = focus_range(tokenizer, LONG, 0, 5, 48, 0.5)
+    assert a == 0 and b > 60
+    a, b = focus_range(tokenizer, LONG, len(LONG) - 5, len(LONG), 48, 0.5)
+    assert b == len(LONG) and a < len(LONG) - 60
