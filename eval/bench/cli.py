@@ -13,7 +13,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from eval.bench.report import markdown
-    from eval.bench.run import FULL, QUICK, run_bench, run_milvus_only
+    from eval.bench.run import FULL, QUICK, run_bench, run_milvus_only, run_reading_only
 
     plan = QUICK if args.quick else FULL
     if args.sizes:
@@ -26,6 +26,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         results = run_milvus_only(settings, plan, index_dir, out_dir, log=log)
         print("\n".join(markdown_section(results["milvus"])))
         log(f"Wrote {out_dir / 'bench-milvus.json'}")
+        return 0
+    if args.only == "reading":
+        from eval.bench.report import reading_section
+
+        results = run_reading_only(settings, plan, index_dir, out_dir, log=log)
+        print("\n".join(reading_section(results["reading"])))
+        log(f"Wrote {out_dir / 'bench-reading.json'}")
         return 0
     results = run_bench(settings, plan, index_dir, out_dir, log=log)
     print(markdown(results))
@@ -41,7 +48,8 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--quick", action="store_true", help="a short run (a smoke test, not for timings)")
     p.add_argument("--sizes", nargs="+", type=int, metavar="N", help="synthetic corpus sizes (default 100000 1000000)")
     p.add_argument("--index-dir", metavar="DIR", help="seed index to use (built if missing)")
-    p.add_argument("--only", choices=("milvus",), help="run one section: milvus = Milvus Lite beside the local "
-                   "backend (build time and search p50 at the seed size and the synthetic sizes)")
+    p.add_argument("--only", choices=("milvus", "reading"), help="run one section: milvus = Milvus Lite beside "
+                   "the local backend (build time and search p50 at the seed size and the synthetic sizes); "
+                   "reading = qa serve with and without the reader (took_ms p50/p95 and resident memory)")
     p.add_argument("--report-dir", metavar="DIR", help=f"where to write (default {settings.report_dir})")
     p.set_defaults(handler=cmd_bench)

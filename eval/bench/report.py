@@ -95,6 +95,17 @@ def markdown(results: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+def reading_section(reading: dict) -> list[str]:
+    """`qa bench --only reading`: server took_ms and memory with and without the reader."""
+    rows = [[label, r["http"]["server_took_p50"], r["http"]["server_took_p95"], r["http"]["p50"], r["memory"]["rss_mb"]]
+            for label, r in (("reader on", reading["reader"]), ("reader off (QA_READER=0)", reading["noread"]))]
+    added = reading["reading_added_ms"]
+    return ["## Reading: qa serve with and without the reader (HTTP, concurrency 1)", "",
+            _table(["server", "took_ms p50", "took_ms p95", "HTTP p50 (ms)", "RSS (MB)"], rows), "",
+            f"Reading adds {added['p50']} ms at p50 and {added['p95']} ms at p95 (targets: p50 <= 25 ms, "
+            f"RSS with the reader <= 550 MB)."]
+
+
 def _updates_section(updates: dict | None) -> list[str]:
     if not updates:
         return []

@@ -173,6 +173,32 @@ def run_milvus_only(settings: Settings, plan: BenchPlan, index_dir: Path, out_di
     return results
 
 
+def bench_reading(index_dir: Path, questions: list[str], plan: BenchPlan, out_dir: Path) -> dict:
+    """qa serve at concurrency 1 with the reader and without it (QA_READER=0): server took_ms and
+    resident memory both ways, one after the other in this run."""
+    results = {}
+    for label, env in (("reader", {}), ("noread", {"QA_READER": "0"})):
+        with running_server(index_dir, out_dir / f"bench-serve-{label}.log", env=env) as server:
+            results[label] = {"http": bench_http(server.url, questions, plan.http_requests, (1,), plan.rounds)["1"],
+                              "memory": process_memory(server.pid)}
+    added = {p: round(results["reader"]["http"][f"server_took_{p}"] - results["noread"]["http"][f"server_took_{p}"], 2)
+             for p in ("p50", "p95")}
+    return {**results, "reading_added_ms": added}
+
+
+def run_reading_only(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=log) -> dict:
+    """`qa bench --only reading`: what the reader costs a server, written to bench-reading.json."""
+    embedder = load_embedder(settings, log=log)
+    open_or_build(benchmarks(settings)["seed"], index_dir, settings, embedder, log=log)
+    questions = [q.question for q in load_seed_questions()][: plan.questions]
+    log("reading: qa serve with the reader and with QA_READER=0, concurrency 1 ...")
+    results = {"machine": machine(), "commit": commit(), "plan": plan.__dict__,
+               "reading": bench_reading(index_dir, questions, plan, out_dir)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench-reading.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results
+
+
 def _updates(settings: Settings, embedder, seed: Searcher, index_dir: Path, plan: BenchPlan, results: dict) -> dict:
     from eval.bench.update import bench_updates
     from index.ingest.chunking import split_sentences

@@ -35,3 +35,15 @@ def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
     assert "## Adding and removing one article" in (tmp_path / "bench.md").read_text()
     assert "## Targets" in (tmp_path / "bench.md").read_text() and (tmp_path / "bench.png").stat().st_size > 10_000
     assert "## Targets" in proc.stdout
+
+
+def test_the_reading_section_alone_measures_both_servers(seed_index_dir, tmp_path):
+    proc = subprocess.run([QA, "bench", "--quick", "--only", "reading", "--index-dir", str(seed_index_dir),
+                           "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reading = json.loads((tmp_path / "bench-reading.json").read_text())["reading"]
+    for label in ("reader", "noread"):
+        assert reading[label]["http"]["errors"] == 0 and reading[label]["memory"]["rss_mb"] > 0
+        assert reading[label]["http"]["server_took_p50"] > 0
+    assert set(reading["reading_added_ms"]) == {"p50", "p95"}
+    assert "## Reading: qa serve with and without the reader" in proc.stdout
