@@ -65,6 +65,19 @@ def parse_k(text: str, settings: Settings) -> int:
     return int(digits)
 
 
+def parse_min_confidence(value: object) -> float | None:
+    """min_confidence: a probability from 0 to 1 (text from a URL, or a JSON number)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?", value):  # a JSON number
+            raise QueryError("invalid_min_confidence", "min_confidence must be a number from 0 to 1")
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise QueryError("invalid_min_confidence", "min_confidence must be a number from 0 to 1")
+    return float(value)
+
+
 def validate_request(question: object, k: object, mode: object, settings: Settings) -> tuple[str, int, str]:
     if not isinstance(question, str):
         raise QueryError("invalid_question", "the question must be a string")

@@ -8,7 +8,7 @@ calibrated confidence per result and a "no answer" flag per response.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,14 @@ from index.evidence import choose_evidence_many
 from index.fusion import reciprocal_rank_fusion
 from index.ingest.chunking import Span
 from index.merge import MergedResult, merge_results
-from index.query import validate_request
+from index.query import parse_min_confidence, validate_request
 from index.rank import DEFAULT_MODEL, PassageViews, Ranked, RankerModel, Reranker
 from index.rank.analysis import QuestionView
 from index.rank.reranker import FEATURE_LISTS
 from index.read.decide import ReadingCalibration
 from index.read.reader import Answer, Reader, Reading, load_reader
 from index.retrieve.backends import open_index, retriever_for
+from index.retrieve.filters import DocumentFilter, Selection, parse_filter, select
 from index.settings import Settings
 from index.store import LoadedIndex, read_manifest
 from index.tokenize import ChineseTokenizer
@@ -53,6 +54,7 @@ class SearchResult:
     evidence: Evidence
     scores: dict[str, float | None]
     answer: Answer | None = None  # the answer span the reader marked (None: not read, or nothing to mark)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the document's metadata object
 
 
 @dataclass
@@ -103,7 +105,7 @@ class Searcher:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.retriever = retriever_for(index)  # the backend seam: local files or Milvus
+        self.retriever = retriever_for(index, settings)  # the backend seam: local files or Milvus
         self.tokenizer = ChineseTokenizer()
         self.reranker = Reranker(ranker_model, PassageViews(index, self.tokenizer))
         self.reader = reader
@@ -136,18 +138,20 @@ class Searcher:
         return QuestionView.of(question, tokens, self.retriever.idf, self.retriever.n_passages)
 
     def retrieve(self, question: str, mode: str = "hybrid", query_vector: np.ndarray | None = None,
-                 n: int | None = None) -> Retrieved:
-        """Retrieve and fuse; every candidate gets both retrievers' scores where they can be computed."""
+                 n: int | None = None, only: Selection | None = None) -> Retrieved:
+        """Retrieve and fuse; every candidate gets both retrievers' scores where they can be computed.
+        `only` (a filter's selection) restricts both retrievers to its passages."""
         view = self.question_view(question)
         n = n or self.settings.candidates
-        lexical = self.retriever.lexical_search(question, view.tokens, n) if mode in ("hybrid", "bm25") else None
+        lexical = self.retriever.lexical_search(question, view.tokens, n, only) if mode in ("hybrid", "bm25") \
+            else None
         if mode in ("hybrid", "dense") and query_vector is None:
             query_vector = self.embedder.embed_query(question)
         lists: dict[str, list[tuple[int, float]]] = {}
         if lexical is not None:
             lists["bm25"] = lexical.hits
         if query_vector is not None:
-            lists["dense"] = self.retriever.dense_search(query_vector, n)
+            lists["dense"] = self.retriever.dense_search(query_vector, n, only)
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(
                 {name: [pid for pid, _ in hits] for name, hits in lists.items()},
@@ -179,19 +183,27 @@ class Searcher:
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
                query_vector: np.ndarray | None = None, rerank: bool | None = None,
-               read: bool | None = None) -> SearchResponse:
-        return self.search_with_signals(question, k, mode, query_vector, rerank, read)[0]
+               read: bool | None = None, filter: Any = None, min_confidence: Any = None) -> SearchResponse:
+        """`filter`: which documents may be returned (index.retrieve.filters: a JSON object, its
+        text, or a parsed DocumentFilter); FilterError (a QueryError) when it is malformed.
+        `min_confidence`: only results whose calibrated confidence is at least this (hybrid mode:
+        in the others no result has one, so none is kept)."""
+        return self.search_with_signals(question, k, mode, query_vector, rerank, read, filter, min_confidence)[0]
 
     def search_with_signals(self, question: str, k: int | None = None, mode: str = "hybrid",
                             query_vector: np.ndarray | None = None, rerank: bool | None = None,
-                            read: bool | None = None) -> tuple[SearchResponse, Signals]:
+                            read: bool | None = None, filter: Any = None,
+                            min_confidence: Any = None) -> tuple[SearchResponse, Signals]:
         """The response, and the ranker's and reader's own figures behind its confidence and
         no_answer (for fitting the reading calibration)."""
         started = time.perf_counter()
         question, k, mode = validate_request(
             question, self.settings.default_k if k is None else k, mode, self.settings
         )
-        retrieved = self.retrieve(question, mode, query_vector, max(k, self.settings.candidates))
+        least = parse_min_confidence(min_confidence)
+        document_filter = filter if isinstance(filter, DocumentFilter) else parse_filter(filter)
+        only = None if document_filter is None else select(self.index, document_filter)
+        retrieved = self.retrieve(question, mode, query_vector, max(k, self.settings.candidates), only)
         scored = mode == "hybrid" and self.reranker.model is not None
         rerank = scored and (self.settings.rerank if rerank is None else rerank)
         if scored:
@@ -232,6 +244,9 @@ class Searcher:
             result.answer = answer
         if readings and calibration is not None and first_confidence is not None:
             results[0].confidence = round(calibration.confidence(first_confidence, readings[0].margin), 4)
+        if least is not None:  # ranks stay as they were: a gap shows what was dropped. Without a
+            # calibrated confidence (bm25, dense) no result is known to be that likely, so none is kept
+            results = [r for r in results if r.confidence is not None and r.confidence >= least]
         took_ms = (time.perf_counter() - started) * 1000
         response = SearchResponse(question, mode, k, rerank, bool(readings), no_answer, round(took_ms, 2), results)
         return response, signals
@@ -242,12 +257,12 @@ class Searcher:
                 for r, span in zip(merged, evidence, strict=False)]
 
     def search_many(self, questions: list[str], k: int | None = None, mode: str = "hybrid",
-                    rerank: bool | None = None, read: bool | None = None) -> list[SearchResponse]:
+                    rerank: bool | None = None, read: bool | None = None, filter: Any = None) -> list[SearchResponse]:
         """Batch search: query vectors are computed together, which is faster than one by one."""
         vectors: list[np.ndarray | None] = [None] * len(questions)
         if mode in ("hybrid", "dense") and questions:
             vectors = list(self.embedder.embed_queries(questions))
-        return [self.search(q, k, mode, v, rerank, read) for q, v in zip(questions, vectors, strict=True)]
+        return [self.search(q, k, mode, v, rerank, read, filter) for q, v in zip(questions, vectors, strict=True)]
 
     def _result(self, rank: int, result: MergedResult, ranked: Ranked, position: dict[int, int],
                 retrieved: Retrieved, raw: dict[int, int], span: Span) -> SearchResult:
@@ -271,6 +286,7 @@ class Searcher:
             evidence=Evidence(span.start, span.end, document.text[span.start:span.end]),
             scores={"bm25": round(float(bm25), 6) if bm25 > 0 else None,
                     "dense": None if np.isnan(dense) else round(float(dense), 6)},
+            metadata=document.metadata,
         )
 
 

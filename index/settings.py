@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
+    # a filter selecting at most this many passages is scanned exactly (its vectors only); a larger
+    # one is searched through a faiss IDSelectorBitmap (on HNSW, a graph walk skipping the rest)
+    filter_exact_passages: int = 2_000
 
     # --- reading (index/read/): the answer span and the reader's "no answer" ---
     reader: bool = True  # False: today's pipeline without reading (qa search --reader off, "reader": false)

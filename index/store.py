@@ -113,6 +113,14 @@ class LoadedIndex:
         """Counted once, not on every request that lists the documents."""
         return Counter(p.doc_id for p in self.passages)
 
+    @cached_property
+    def passage_ids_by_document(self) -> dict[str, np.ndarray]:
+        """Each document's passage positions (what a filter selects), found once per index state."""
+        positions: dict[str, list[int]] = {}
+        for i, passage in enumerate(self.passages):
+            positions.setdefault(passage.doc_id, []).append(i)
+        return {doc_id: np.asarray(ids, dtype=np.int64) for doc_id, ids in positions.items()}
+
 
 def corpus_fingerprint(documents: list[Document]) -> str:
     digest = hashlib.sha256()

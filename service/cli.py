@@ -128,7 +128,8 @@ def _json_line(record: dict) -> str:
     return line
 
 
-def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None, read: bool) -> int:
+def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None, read: bool,
+                  filter: dict | None = None, min_confidence: float | None = None) -> int:
     from index.query import QueryError
 
     failures = 0
@@ -140,7 +141,9 @@ def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None, 
         else:
             out = {"id": row.get("id"), "question": row["question"]}
             try:
-                response = searcher.search(row["question"], k, mode, rerank=rerank, read=read).to_dict()
+                line_filter = row.get("filter", filter)  # a line's own filter wins
+                response = searcher.search(row["question"], k, mode, rerank=rerank, read=read,
+                                           filter=line_filter, min_confidence=min_confidence).to_dict()
                 out.update(read=response["read"], no_answer=response["no_answer"], results=response["results"])
             except Exception as exc:  # any failure is this line's alone: the batch goes on
                 code, message = (exc.code, exc.message) if isinstance(exc, QueryError) else (
@@ -155,14 +158,17 @@ def _search_batch(searcher, path: Path, k: int, mode: str, rerank: bool | None, 
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from index.query import validate_request
+    from index.query import parse_min_confidence, validate_request
+    from index.retrieve.filters import parse_filter
     from index.search import Searcher
     from index.store import read_manifest
 
     if (args.question is None) == (args.queries is None):
         raise CliError("give either a QUESTION or --queries FILE.jsonl")
-    # Fail fast, before the model loads: the request and the index folder can be checked now.
+    # Fail fast, before the model loads: the request, filter and index folder can be checked now.
     validate_request(args.question if args.question is not None else "-", args.k, args.mode, settings)
+    document_filter = parse_filter(args.filter)
+    parse_min_confidence(args.min_confidence)
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
     read_manifest(index_dir)
     read = args.reader == "on"
@@ -170,12 +176,29 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     searcher = Searcher.open(index_dir, settings, log=log, load_model=args.mode != "bm25")
     rerank = False if args.no_rerank else None
     if args.queries:
-        return _search_batch(searcher, Path(args.queries), args.k, args.mode, rerank, read)
-    response = searcher.search(args.question, args.k, args.mode, rerank=rerank, read=read).to_dict()
+        return _search_batch(searcher, Path(args.queries), args.k, args.mode, rerank, read, document_filter,
+                             args.min_confidence)
+    response = searcher.search(args.question, args.k, args.mode, rerank=rerank, read=read,
+                               filter=document_filter, min_confidence=args.min_confidence).to_dict()
     if args.json:
         print(json.dumps(response, ensure_ascii=False))
     else:
         print_readable(response, sys.stdout.isatty())
+    return EXIT_OK
+
+
+# --- qa mcp ----------------------------------------------------------------
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from zhqa.adapters.mcp import run
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("mcp", "mcp_types"):
+            raise
+        raise CliError("qa mcp needs the MCP SDK: pip install 'zhqa[mcp]'") from exc
+    if args.url and args.index_dir:
+        raise CliError("give either --index-dir or --url, not both")
+    run(args.index_dir, args.url, args.timeout)
     return EXIT_OK
 
 
@@ -218,7 +241,14 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                        description="Search with a question, or a batch of questions from a JSONL file.")
     p.add_argument("question", nargs="?", metavar="QUESTION", help="the question, in Chinese")
     p.add_argument("--queries", metavar="FILE.jsonl",
-                   help='batch: lines of {"id", "question"}; prints one JSON line each')
+                   help='batch: lines of {"id", "question"} (and "filter", which replaces --filter for '
+                   'that line); prints one JSON line each')
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="only results whose confidence (calibrated probability that the result answers) is at "
+                   "least P, 0 to 1 (hybrid mode; the other modes have no confidence, so nothing is kept)")
+    p.add_argument("--filter", metavar="JSON",
+                   help='only these documents: {"doc_id": [...], "metadata": {"key": value or [values]}, '
+                   '"date": {"gte": "2025-01", "lte": "2026-12"}}, all parts ANDed (docs/documents.md)')
     p.add_argument("-k", type=_positive_int, default=settings.default_k,
                    help=f"results to return (default {settings.default_k}, at most {settings.max_k})")
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retriever: hybrid (default), bm25 or dense")
@@ -234,6 +264,17 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    f"pipeline without reading (default {reader}; QA_READER)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable list")
     p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("mcp", help="serve search to MCP clients (Claude Desktop, IDEs, agents) over stdio",
+                       description="Run an MCP server on stdin/stdout with two tools: search (cited passages, "
+                       "evidence, answer, no_answer) and get_document (the text citations point into). Loads the "
+                       "index once, then serves until the client closes. Needs: pip install 'zhqa[mcp]'.")
+    p.add_argument("--index-dir", metavar="DIR", help=f"index to search (default: {rel(settings.index_dir)})")
+    p.add_argument("--url", metavar="URL", help="search a running qa serve instead (e.g. http://127.0.0.1:8000); "
+                   "no model is loaded")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="with --url: seconds to wait for the server (default 30)")
+    p.set_defaults(handler=cmd_mcp)
 
     for register in (register_documents, register_serve, register_eval, register_train, register_train_reader,
                      register_bench):

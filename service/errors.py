@@ -33,6 +33,12 @@ def _field_error(error: dict, settings: Settings) -> tuple[int, str, str]:
         return 422, "invalid_mode", "mode must be one of hybrid, bm25, dense"
     if field == "reader":
         return 422, "invalid_reader", "reader must be true or false (or 1 or 0)"
+    if field == "min_confidence":
+        return 422, "invalid_min_confidence", "min_confidence must be a number from 0 to 1"
+    if "filter" in location[:2]:
+        where = ".".join(part for part in location[1:] if not part.startswith(("list[", "str", "int", "float",
+                                                                                  "bool", "function")))
+        return 422, "invalid_filter", f"{where}: {error.get('msg', 'invalid value')}"
     if field == "q" and kind == "missing":
         return 422, "empty_question", "the question is missing; send it as q"
     if field == "q":

@@ -3,10 +3,43 @@ index.search.SearchResponse.to_dict(), the same one `qa search --json` prints.""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from index.query import QUESTION_PATTERN
+from index.retrieve.filters import FILTER_HELP
 from index.settings import Mode
+
+MIN_CONFIDENCE_HELP = ("only results whose confidence (the calibrated probability, 0 to 1, that the result "
+                       "holds the answer) is at least this, so fewer than k may come back; in bm25 and dense "
+                       "modes no result has a confidence, so none is kept")
+METADATA_HELP = ("the document's metadata: a JSON object (at most 8 KB) holding title, source, date and author "
+                 "where set, and any other keys it was given")
+
+
+Scalar = StrictStr | StrictInt | StrictFloat | StrictBool
+DATE_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
+
+
+class DateRange(BaseModel):
+    gte: str | None = Field(None, pattern=DATE_PATTERN, description="on or after: YYYY, YYYY-MM or YYYY-MM-DD")
+    lte: str | None = Field(None, pattern=DATE_PATTERN, description="on or before (the same forms)")
+
+    model_config = {"extra": "forbid"}
+
+
+class Filter(BaseModel):
+    """The shape of a filter, for the OpenAPI contract; index.retrieve.filters checks and applies it."""
+
+    doc_id: StrictStr | Annotated[list[StrictStr], Field(min_length=1)] | None = Field(
+        None, description="a document id or a list of them")
+    metadata: dict[str, Scalar | Annotated[list[Scalar], Field(min_length=1)]] | None = Field(
+        None, description="key: value, or key: [values] (any of them); a list-valued metadata entry matches "
+        "when any of its items does")
+    date: DateRange | None = None
+
+    model_config = {"extra": "forbid"}
 
 
 class SearchRequest(BaseModel):
@@ -17,6 +50,9 @@ class SearchRequest(BaseModel):
     reader: StrictBool | None = Field(None, description="false: skip the reader (today's pipeline without "
                                       "reading); true or absent: the first results are read, as the server "
                                       "is set to (qa serve --reader, QA_READER)", examples=[False])
+    min_confidence: StrictFloat | None = Field(None, ge=0, le=1, description=MIN_CONFIDENCE_HELP, examples=[0.5])
+    filter: Filter | None = Field(None, description=FILTER_HELP,
+                                          examples=[{"metadata": {"source": "嘉兴日报"}, "date": {"gte": "2025-01"}}])
 
     model_config = {"json_schema_extra": {"examples": [{"q": "嘉兴经开区党委书记是谁", "k": 5, "mode": "hybrid"}]}}
 
@@ -59,6 +95,7 @@ class Result(BaseModel):
     answer: Answer | None = Field(description="the answer span the reader marked inside the evidence sentence; "
                                   "null when the result was not read or the reader found no answer")
     scores: Scores
+    metadata: dict[str, Any] = Field(description=METADATA_HELP)
 
 
 class SearchResponse(BaseModel):
@@ -93,6 +130,7 @@ class DocumentText(BaseModel):
     title: str
     source: str
     date: str
+    metadata: dict[str, Any] = Field(description=METADATA_HELP)
     text: str = Field(description="the stored text that citation offsets point into")
 
 
@@ -105,6 +143,8 @@ class DocumentIn(BaseModel):
                             description="the text, not only blanks; cleaned like any article, then stored and cited")
     source: StrictStr = Field("", max_length=500)
     date: StrictStr = Field("", max_length=50)
+    metadata: dict[str, Any] | None = Field(None, description="any JSON object of at most 8 KB; its title, "
+                                            "source, date and author fill those fields when they are not given")
 
 
 class DocumentChange(BaseModel):

@@ -40,6 +40,7 @@ class Result:
     answer_score: float | None
     score: float
     confidence: float | None  # P(this result holds the answer); None outside hybrid mode
+    metadata: dict[str, Any]  # the document's metadata object (title, source, date, author and any other keys)
 
     @classmethod
     def from_dict(cls, item: dict[str, Any]) -> Result:
@@ -49,7 +50,8 @@ class Result:
                    start=item["start"], end=item["end"], text=item["text"], evidence=evidence["text"],
                    evidence_start=evidence["start"], evidence_end=evidence["end"], answer=answer.get("text"),
                    answer_start=answer.get("start"), answer_end=answer.get("end"),
-                   answer_score=answer.get("score"), score=item["score"], confidence=item.get("confidence"))
+                   answer_score=answer.get("score"), score=item["score"], confidence=item.get("confidence"),
+                   metadata=item.get("metadata") or {})
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,15 @@ class Searcher:
         """The ``index.search.Searcher`` over the index's current state."""
         return self._following.current()
 
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", reader: bool | None = None) -> Response:
-        """The k best passages for a question (mode: hybrid, bm25 or dense; reader False skips reading).
-        A question that is empty, too long, or a bad k or mode raises ``index.query.QueryError``."""
-        return Response.from_dict(self.pipeline.search(question, k, mode, read=reader).to_dict())
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", reader: bool | None = None,
+               filter: dict[str, Any] | None = None, min_confidence: float | None = None) -> Response:
+        """The k best passages for a question (mode: hybrid, bm25 or dense; reader False skips reading),
+        from the documents ``filter`` allows (``{"doc_id": [...], "metadata": {key: value or [values]},
+        "date": {"gte": ..., "lte": ...}}``, parts ANDed); with ``min_confidence`` (hybrid mode), only
+        results at least that likely to hold the answer. A question that is empty or too long, a bad
+        k, mode, filter or min_confidence raises ``index.query.QueryError``."""
+        return Response.from_dict(self.pipeline.search(question, k, mode, read=reader, filter=filter,
+                                                       min_confidence=min_confidence).to_dict())
 
     def document(self, doc_id: str) -> Document:
         """A document of the index, as stored: the text citations point into (KeyError if absent)."""

@@ -13,11 +13,12 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from eval.bench.report import markdown
-    from eval.bench.run import FULL, QUICK, run_bench, run_milvus_only, run_reading_only
+    from eval.bench.run import FULL, QUICK, run_bench, run_filters_only, run_milvus_only, run_reading_only
 
     plan = QUICK if args.quick else FULL
     if args.sizes:
-        plan = replace(plan, scale_sizes=tuple(args.sizes), milvus_sizes=tuple(args.sizes))
+        plan = replace(plan, scale_sizes=tuple(args.sizes), milvus_sizes=tuple(args.sizes),
+                       filter_sizes=tuple(args.sizes))
     out_dir = Path(args.report_dir) if args.report_dir else settings.report_dir
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
     if args.only == "milvus":
@@ -34,6 +35,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         print("\n".join(reading_section(results["reading"])))
         log(f"Wrote {out_dir / 'bench-reading.json'}")
         return 0
+    if args.only == "filters":
+        from eval.bench.filters import markdown_section
+
+        results = run_filters_only(settings, plan, index_dir, out_dir, log=log)
+        print("\n".join(markdown_section(results["filters"])))
+        log(f"Wrote {out_dir / 'bench-filters.json'}")
+        return 0
     results = run_bench(settings, plan, index_dir, out_dir, log=log)
     print(markdown(results))
     log(f"Wrote {out_dir / 'bench.json'}, bench.md and bench.png in {results['seconds']} s")
@@ -48,8 +56,9 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--quick", action="store_true", help="a short run (a smoke test, not for timings)")
     p.add_argument("--sizes", nargs="+", type=int, metavar="N", help="synthetic corpus sizes (default 100000 1000000)")
     p.add_argument("--index-dir", metavar="DIR", help="seed index to use (built if missing)")
-    p.add_argument("--only", choices=("milvus", "reading"), help="run one section: milvus = Milvus Lite beside "
-                   "the local backend (build time and search p50 at the seed size and the synthetic sizes); "
-                   "reading = qa serve with and without the reader (took_ms p50/p95 and resident memory)")
+    p.add_argument("--only", choices=("milvus", "reading", "filters"), help="run one section: milvus = Milvus "
+                   "Lite beside the local backend (build time and search p50 at the seed size and the synthetic "
+                   "sizes); reading = qa serve with and without the reader (took_ms p50/p95 and resident memory); "
+                   "filters = retrieval with filters keeping 1%%, 10%%, 50%% of the passages against none")
     p.add_argument("--report-dir", metavar="DIR", help=f"where to write (default {settings.report_dir})")
     p.set_defaults(handler=cmd_bench)

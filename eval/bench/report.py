@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval.bench.filters import markdown_section as filters_section
 from eval.bench.milvus import markdown_section
 from eval.bench.search import NOREAD, UNRANKED
 from index.settings import MODES
@@ -91,6 +92,7 @@ def markdown(results: dict) -> str:
         "", f"The index switches from exact to HNSW at {scale['hnsw_threshold']:,} passages (settings.hnsw_threshold).",
         *_updates_section(results.get("updates")),
         *markdown_section(results.get("milvus")),
+        *(["", *filters_section(results["filters"])] if results.get("filters") else []),
     ]
     return "\n".join(parts) + "\n"
 

@@ -45,14 +45,15 @@ class BenchPlan:
     update_sizes: tuple[int, ...] = ()  # synthetic index sizes for the add/remove timings (and the seed)
     milvus_sizes: tuple[int, ...] = ()  # synthetic sizes for the Milvus Lite backend beside the local one
     milvus_questions: int = 40  # at the synthetic sizes (Milvus Lite answers in tens of ms to seconds there)
+    filter_sizes: tuple[int, ...] = ()  # synthetic sizes for filtered against unfiltered retrieval
 
 
 FULL = BenchPlan(questions=226, rounds=3, http_requests=200, concurrencies=(1, 4, 8, 16), build_rounds=3,
                  cmrc_build=True, scale_sizes=(100_000, 1_000_000), cold_rounds=5, layout_questions=60,
-                 update_sizes=(100_000,), milvus_sizes=(100_000,))
+                 update_sizes=(100_000,), milvus_sizes=(100_000,), filter_sizes=(100_000,))
 QUICK = BenchPlan(questions=12, rounds=1, http_requests=16, concurrencies=(1, 8), build_rounds=1,
                   cmrc_build=False, scale_sizes=(3_000,), cold_rounds=1, layout_questions=8, update_sizes=(2_000,),
-                  milvus_sizes=(3_000,), milvus_questions=8)
+                  milvus_sizes=(3_000,), milvus_questions=8, filter_sizes=(3_000,))
 
 
 def machine() -> dict:
@@ -122,6 +123,7 @@ def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Pat
     results["updates"] = _updates(settings, embedder, seed, index_dir, plan, results)
     log(f"milvus: Milvus Lite beside local at the seed size and {', '.join(map(str, plan.milvus_sizes))} ...")
     results["milvus"] = run_milvus(settings, embedder, seed, questions, plan)
+    results["filters"] = run_filters(settings, embedder, seed, questions, plan, log)
     results["targets"] = targets(results, settings)
     results["seconds"] = round(time.perf_counter() - started, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,9 @@ def run_bench(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Pat
     return results
 
 
-def _scale(settings: Settings, embedder, seed: Searcher, questions: list[str], plan: BenchPlan, log) -> dict:
+def _synthetic_inputs(settings: Settings, embedder, seed: Searcher, questions: list[str], log) -> tuple:
+    """What the synthetic corpora are made of: real vectors, real sentences' tokens, and the questions'
+    vectors and tokens."""
     searchers = [seed]
     cmrc_corpus = benchmarks(settings)["cmrc2018"].corpus
     try:
@@ -143,13 +147,40 @@ def _scale(settings: Settings, embedder, seed: Searcher, questions: list[str], p
     sentences = sentence_tokens(documents, tokenizer)
     query_vectors = embedder.embed_queries(questions)
     query_tokens = [tokenizer(q) for q in questions]
-    real = _real_vectors(searchers)
+    return _real_vectors(searchers), sentences, query_vectors, query_tokens
+
+
+def _scale(settings: Settings, embedder, seed: Searcher, questions: list[str], plan: BenchPlan, log) -> dict:
+    real, sentences, query_vectors, query_tokens = _synthetic_inputs(settings, embedder, seed, questions, log)
     sizes = {}
     for n in plan.scale_sizes:
         log(f"scale: {n:,} passages ...")
         sizes[str(n)] = bench_size(n, real, sentences, query_vectors, query_tokens, settings)
     return {"real_vectors": len(real), "real_sentences": len(sentences), "hnsw_threshold": settings.hnsw_threshold,
             "sizes": sizes}
+
+
+def run_filters(settings: Settings, embedder, seed: Searcher, questions: list[str], plan: BenchPlan, log) -> dict:
+    from eval.bench.filters import bench_filters
+
+    real, sentences, query_vectors, query_tokens = _synthetic_inputs(settings, embedder, seed, questions, log)
+    sizes = {}
+    for n in plan.filter_sizes:
+        log(f"filters: {n:,} passages, flat and HNSW, filters keeping 1%, 10%, 50% ...")
+        sizes[str(n)] = bench_filters(n, real, sentences, query_vectors, query_tokens, settings)
+    return {"sizes": sizes}
+
+
+def run_filters_only(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=log) -> dict:
+    """`qa bench --only filters`: filtered against unfiltered retrieval, written to bench-filters.json."""
+    embedder = load_embedder(settings, log=log)
+    seed = open_or_build(benchmarks(settings)["seed"], index_dir, settings, embedder, log=log)
+    questions = [q.question for q in load_seed_questions()][: plan.questions]
+    results = {"machine": machine(), "commit": commit(), "plan": plan.__dict__,
+               "filters": run_filters(settings, embedder, seed, questions, plan, log)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench-filters.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results
 
 
 def run_milvus(settings: Settings, embedder, seed: Searcher, questions: list[str], plan: BenchPlan) -> dict:

@@ -1,8 +1,9 @@
 """Load a corpus: a folder of .txt/.md articles, or a .jsonl file of records.
 
-A folder article may have a sidecar ``<stem>.meta.json`` with ``title``,
-``source``, ``date`` and ``author`` (see corpus/README.md). A JSONL record is
-``{"id", "title", "text"}`` plus any of those optional fields. ``README`` files
+A folder article may have a sidecar ``<stem>.meta.json``: its metadata, a JSON object
+whose ``title``, ``source``, ``date`` and ``author`` fill those fields and whose other keys
+are kept as they are (see corpus/README.md). A JSONL record is ``{"id", "title", "text"}``
+plus any of those four fields and a ``metadata`` object. ``README`` files
 in a corpus folder describe it and are not articles. Problems with
 one file or line are collected and reported; they never stop the others.
 """
@@ -13,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from index.ingest.cleaning import clean_article
 from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, NoTextError, extract_bytes, extract_file
@@ -20,6 +22,7 @@ from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, NoTextError, e
 ARTICLE_SUFFIXES = (".txt", ".md")
 META_SUFFIX = ".meta.json"
 METADATA_FIELDS = ("title", "source", "date", "author")
+MAX_METADATA_BYTES = 8192  # a document's metadata object, as UTF-8 JSON
 # JSON escapes can spell a lone surrogate (\udc00): not a character, so nothing downstream
 # (the tokenizer, the embedder, the UTF-8 writer) can take it.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -33,6 +36,32 @@ class Document:
     source: str = ""
     date: str = ""
     author: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # metadata keys beyond the four fields above
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The document's metadata object: title, source, date and author where set, and the rest."""
+        fields = {"title": self.title, "source": self.source, "date": self.date, "author": self.author}
+        return {**{k: v for k, v in fields.items() if v}, **self.extra}
+
+
+class MetadataError(ValueError):
+    """A metadata value that cannot be stored (not a JSON object, or over MAX_METADATA_BYTES)."""
+
+
+def split_metadata(metadata: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """A metadata object as the four fields (as text) and the other keys (as given); MetadataError
+    when it is not a JSON object of at most MAX_METADATA_BYTES."""
+    if not isinstance(metadata, dict):
+        raise MetadataError("metadata must be a JSON object")
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError) as exc:
+        raise MetadataError(f"metadata must hold JSON values only ({exc})") from exc
+    if size > MAX_METADATA_BYTES:
+        raise MetadataError(f"metadata is {size} bytes as JSON, over the {MAX_METADATA_BYTES} allowed")
+    fields = {k: str(metadata[k]).strip() for k in METADATA_FIELDS if metadata.get(k) is not None}
+    return fields, {k: v for k, v in metadata.items() if k not in METADATA_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -118,17 +147,22 @@ def load_paths(paths: list[Path], doc_id: str | None = None) -> LoadResult:
 
 
 def document_from_upload(data: bytes, filename: str, doc_id: str | None = None, title: str | None = None,
-                         source: str = "", date: str = "") -> Document:
-    """One uploaded file as a document (FormatError when it cannot be one)."""
+                         source: str = "", date: str = "", metadata: dict[str, Any] | None = None) -> Document:
+    """One uploaded file as a document (FormatError when it cannot be one). The fields given
+    win over the same keys in `metadata`."""
     extracted = extract_bytes(data, filename)
     text = clean_article(extracted.text)
     if not text:
         raise NoTextError(f"{filename}: no text in it after cleaning")
-    return Document(doc_id=doc_id or Path(filename).stem, title=title or extracted.title or _first_line(text),
-                    text=text, source=source, date=date)
+    fields, extra = split_metadata(metadata or {})
+    return Document(doc_id=doc_id or Path(filename).stem,
+                    title=title or fields.get("title") or extracted.title or _first_line(text), text=text,
+                    source=source or fields.get("source", ""), date=date or fields.get("date", ""),
+                    author=fields.get("author", ""), extra=extra)
 
 
-def document_from_text(doc_id: str, title: str, text: str, source: str = "", date: str = "") -> Document:
+def document_from_text(doc_id: str, title: str, text: str, source: str = "", date: str = "",
+                       metadata: dict[str, Any] | None = None) -> Document:
     """A document given as JSON fields, cleaned like any article; text the article cleaning would
     drop whole (it takes it all for page furniture) is kept with its blanks collapsed, as a
     question would be. NoTextError when nothing but blanks is left."""
@@ -137,7 +171,10 @@ def document_from_text(doc_id: str, title: str, text: str, source: str = "", dat
     cleaned = clean_article(text) or clean_question(text)
     if not cleaned:
         raise NoTextError(f"document {doc_id!r} has no text after cleaning")
-    return Document(doc_id=doc_id, title=title.strip() or _first_line(cleaned), text=cleaned, source=source, date=date)
+    fields, extra = split_metadata(metadata or {})
+    return Document(doc_id=doc_id, title=title.strip() or fields.get("title") or _first_line(cleaned), text=cleaned,
+                    source=source or fields.get("source", ""), date=date or fields.get("date", ""),
+                    author=fields.get("author", ""), extra=extra)
 
 
 def _first_line(text: str) -> str:
@@ -156,9 +193,9 @@ def _load_any(file: Path, result: LoadResult) -> list[tuple[Document, int | None
     if not text:
         result.problems.append(LoadProblem(str(file), None, "empty after cleaning; skipped"))
         return []
-    meta = _read_metadata(file, result)
+    meta, extra = _read_metadata(file, result)
     title = meta.pop("title", "") or extracted.title or _first_line(text)
-    return [(Document(doc_id=file.stem, title=title, text=text, **meta), None)]
+    return [(Document(doc_id=file.stem, title=title, text=text, **meta, extra=extra), None)]
 
 
 def _load_file(file: Path, root: Path, result: LoadResult) -> list[tuple[Document, int | None]]:
@@ -189,23 +226,35 @@ def _read_utf8(path: Path, result: LoadResult) -> str | None:
         return None
 
 
-def _read_metadata(article: Path, result: LoadResult) -> dict[str, str]:
+def _read_metadata(article: Path, result: LoadResult) -> tuple[dict[str, str], dict[str, Any]]:
+    """The sidecar's four fields and its other keys ({} and {} when there is none or it is bad)."""
     sidecar = article.with_name(article.stem + META_SUFFIX)
     if not sidecar.is_file():
-        return {}
+        return {}, {}
     text = _read_utf8(sidecar, result)
     if text is None:
-        return {}
+        return {}, {}
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as exc:
         result.problems.append(LoadProblem(str(sidecar), exc.lineno, f"invalid JSON ({exc.msg}); metadata ignored"))
-        return {}
-    if not isinstance(meta, dict):
-        result.problems.append(LoadProblem(str(sidecar), 1, "must be a JSON object; metadata ignored"))
-        return {}
-    fields = {k: str(meta[k]).strip() for k in METADATA_FIELDS if meta.get(k) is not None}
-    return _repair_surrogates(fields, lambda message: result.problems.append(LoadProblem(str(sidecar), None, message)))
+        return {}, {}
+    try:
+        fields, extra = split_metadata(meta)
+    except MetadataError as exc:
+        result.problems.append(LoadProblem(str(sidecar), 1, f"{exc}; metadata ignored"))
+        return {}, {}
+    problem = lambda message: result.problems.append(LoadProblem(str(sidecar), None, message))  # noqa: E731
+    return _repair_surrogates(fields, problem), _repair_extra(extra, problem)
+
+
+def _repair_extra(extra: dict[str, Any], problem) -> dict[str, Any]:
+    """Lone surrogates in the other metadata keys and values become U+FFFD too (one warning)."""
+    text = json.dumps(extra, ensure_ascii=False)
+    if not _LONE_SURROGATE.search(text):
+        return extra
+    problem("lone surrogate (not a character) in metadata; replaced by U+FFFD")
+    return json.loads(_LONE_SURROGATE.sub("\ufffd", text))
 
 
 def _repair_surrogates(fields: dict[str, str], problem) -> dict[str, str]:
@@ -226,9 +275,9 @@ def _load_article(path: Path, doc_id: str, result: LoadResult) -> Document | Non
     if not text:
         result.problems.append(LoadProblem(str(path), None, "empty after cleaning; skipped"))
         return None
-    meta = _read_metadata(path, result)
+    meta, extra = _read_metadata(path, result)
     title = meta.pop("title", "") or text.split("\n", 1)[0][:80]
-    return Document(doc_id=doc_id, title=title, text=text, **meta)
+    return Document(doc_id=doc_id, title=title, text=text, **meta, extra=extra)
 
 
 def _load_jsonl(path: Path, result: LoadResult) -> list[tuple[Document, int | None]]:
@@ -263,7 +312,16 @@ def _parse_record(line: str, path: Path, number: int, result: LoadResult) -> Doc
     if not isinstance(text, str):
         problem('missing or non-string "text"; line skipped')
         return None
+    extra: dict[str, Any] = {}
     fields = {"id": str(doc_id), "text": text}
+    if record.get("metadata") is not None:
+        try:
+            inner, extra = split_metadata(record["metadata"])
+        except MetadataError as exc:
+            problem(f"{exc}; record skipped")
+            return None
+        fields |= inner
+        extra = _repair_extra(extra, problem)
     fields |= {k: str(record[k]).strip() for k in METADATA_FIELDS if record.get(k) is not None}
     meta = _repair_surrogates(fields, problem)
     doc_id, cleaned = meta.pop("id"), clean_article(meta.pop("text"))
@@ -271,4 +329,4 @@ def _parse_record(line: str, path: Path, number: int, result: LoadResult) -> Doc
         problem(f"record {doc_id!r} has empty text; skipped")
         return None
     title = meta.pop("title", "") or cleaned.split("\n", 1)[0][:80]
-    return Document(doc_id=doc_id, title=title, text=cleaned, **meta)
+    return Document(doc_id=doc_id, title=title, text=cleaned, **meta, extra=extra)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.ingest.documents import Document, document_from_text, document_from_upload
+from index.ingest.documents import Document, MetadataError, document_from_text, document_from_upload
 from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, UnsupportedFormat
 from index.live import IndexBusyError, UnknownDocumentError, add_documents, remove_documents
 from index.search import Searcher
@@ -30,7 +30,8 @@ SUFFIX_OF_TYPE = {"text/plain": ".txt", "text/markdown": ".md", "text/html": ".h
 UPLOAD_HELP = (
     "Send the document as JSON (below), or upload one file as multipart/form-data: the field `file` "
     f"({', '.join(SUPPORTED_SUFFIXES)}; the part's Content-Type decides when the file name has no such "
-    "suffix) and the optional fields `doc_id`, `title`, `source`, `date`, for example\n\n"
+    "suffix) and the optional fields `doc_id`, `title`, `source`, `date` and `metadata` (a JSON object), "
+    "for example\n\n"
     "`curl -H 'Authorization: Bearer TOKEN' -F file=@report.pdf -F source=嘉兴日报 http://HOST/api/documents`\n\n"
     "The upload is described here rather than in the request schema: a schema can say \"a binary file\" but "
     "not \"a file that holds text\", so contract fuzzers would take any bytes for valid data.")
@@ -59,7 +60,7 @@ def get_document(doc_id: str, searcher: Annotated[Searcher, Depends(get_searcher
     if document is None:
         raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them")
     return {"doc_id": document.doc_id, "title": document.title, "source": document.source,
-            "date": document.date, "text": document.text}
+            "date": document.date, "metadata": document.metadata, "text": document.text}
 
 
 @router.post("/documents", status_code=201, response_model=DocumentChange, responses=WRITE_ERRORS,
@@ -112,11 +113,13 @@ async def _document_from_request(request: Request, doc_id: str | None) -> Docume
         if kind == "application/json":
             fields = _parse_json_fields(await request.body())
             document = document_from_text(doc_id or fields.doc_id or _generated_id(fields), fields.title,
-                                          fields.text, fields.source, fields.date)
+                                          fields.text, fields.source, fields.date, fields.metadata)
         elif kind == "multipart/form-data":
             document = await _document_from_form(request, doc_id)
         else:
             raise HTTPException(415, "send application/json or multipart/form-data with a file field")
+    except MetadataError as exc:
+        raise HTTPException(422, f"metadata: {exc}") from exc
     except UnsupportedFormat as exc:
         raise HTTPException(415, str(exc)) from exc
     except FormatError as exc:
@@ -147,15 +150,19 @@ async def _document_from_form(request: Request, doc_id: str | None) -> Document:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "the multipart body needs one file field named file")
-    fields = {name: form.get(name) for name in ("doc_id", "title", "source", "date")}
+    fields = {name: form.get(name) for name in ("doc_id", "title", "source", "date", "metadata")}
     fields = {name: value.strip() if isinstance(value, str) else "" for name, value in fields.items()}
+    try:
+        metadata = json.loads(fields["metadata"]) if fields["metadata"] else None
+    except (ValueError, RecursionError) as exc:
+        raise HTTPException(422, "metadata: the form field must hold a JSON object") from exc
     data = await upload.read()
     filename = upload.filename or "upload"
     declared = SUFFIX_OF_TYPE.get((upload.content_type or "").split(";")[0].strip().lower())
     if declared and Path(filename).suffix.lower() not in SUPPORTED_SUFFIXES:
         filename = Path(filename).stem + declared  # the part's declared type decides when the name does not
     return document_from_upload(data, filename, doc_id or fields["doc_id"] or None,
-                                fields["title"] or None, fields["source"], fields["date"])
+                                fields["title"] or None, fields["source"], fields["date"], metadata)
 
 
 def _generated_id(fields: DocumentIn) -> str:

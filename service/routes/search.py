@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from index.query import QueryError, parse_k
+from index.retrieve.filters import FILTER_HELP
 from index.search import Searcher
 from index.settings import Mode
 from service.deps import get_searcher
-from service.schemas import Error, SearchRequest, SearchResponse
+from service.schemas import MIN_CONFIDENCE_HELP, Error, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api", tags=["search"])
 ERRORS = {400: {"model": Error}, 413: {"model": Error}, 422: {"model": Error}}
@@ -39,12 +40,21 @@ def search_get(
     # Read as text and parsed by parse_reader, so a bad value gets the app's own 422 (the schema says boolean).
     reader: Annotated[str, Query(description=READER_TEXT, json_schema_extra={"type": "boolean"},
                                  examples=[False])] = None,
+    filter: Annotated[str, Query(description=f"{FILTER_HELP}; one JSON object in the parameter",
+                                        examples=['{"metadata": {"source": "嘉兴日报"}}'])] = None,
+    # Read as text and parsed by parse_min_confidence, for the app's own 422 (the schema says number).
+    min_confidence: Annotated[str, Query(description=MIN_CONFIDENCE_HELP, examples=[0.5],
+                                                json_schema_extra={"type": "number", "minimum": 0,
+                                                                   "maximum": 1})] = None,
 ) -> JSONResponse:
     count = None if k is None else parse_k(k, searcher.settings)
     read = None if reader is None else parse_reader(reader)
-    return JSONResponse(searcher.search(q, count, mode, read=read).to_dict())
+    return JSONResponse(searcher.search(q, count, mode, read=read, filter=filter,
+                                        min_confidence=min_confidence).to_dict())
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS, summary="Search with a JSON body")
 def search_post(request: SearchRequest, searcher: Annotated[Searcher, Depends(get_searcher)]) -> JSONResponse:
-    return JSONResponse(searcher.search(request.q, request.k, request.mode, read=request.reader).to_dict())
+    return JSONResponse(searcher.search(request.q, request.k, request.mode, read=request.reader,
+                                        filter=request.filter and request.filter.model_dump(exclude_none=True),
+                                        min_confidence=request.min_confidence).to_dict())

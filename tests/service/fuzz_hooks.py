@@ -6,6 +6,11 @@ whole number, 2, the same in JSON and in a URL (issue 9, item 9), and refuses 2.
 invalid_k; no schema keyword can say so, since 2 and 2.0 are one value to JSON Schema. Such
 bodies are left out; tests/service/test_api.py checks their refusal.
 
+The `filter` query parameter is a JSON object written into one string (a schema can say "a
+string", not "a string holding this JSON"), so generated GET requests with it are left out; the
+same filter sent in a POST body is fuzzed against its full schema, and tests/service/test_api.py
+checks both forms, valid and invalid.
+
 File uploads (multipart) are described in the operations' text, not in their request schema
 (see service/routes/documents.py), so they are not generated here; every format, and every
 refusal, is tested on real files in tests/service/test_documents_api.py and
@@ -19,5 +24,14 @@ import schemathesis
 
 @schemathesis.hook
 def filter_body(context, body) -> bool:
-    k = body.get("k") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return True
+    k = body.get("k")
     return not (isinstance(k, float) and k.is_integer())
+
+
+@schemathesis.hook
+def filter_query(context, query) -> bool:
+    if not isinstance(query, dict):
+        return True
+    return "filter" not in query

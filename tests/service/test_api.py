@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 
 RESULT_KEYS = {"rank", "score", "confidence", "doc_id", "title", "source", "start", "end", "text", "evidence",
-               "answer", "scores"}
+               "answer", "scores", "metadata"}
 RESPONSE_KEYS = {"query", "mode", "k", "reranked", "read", "no_answer", "took_ms", "results"}
 ANSWERED = "嘉兴高新区把什么工作作为“一号工程”？"  # seed q000-02: 招商引资
 
@@ -143,7 +143,8 @@ def test_documents_list(client):
 
 def test_document_text_and_unknown_id(client):
     doc = client.get("/api/documents/003_aa809658476baa4e").json()
-    assert set(doc) == {"doc_id", "title", "source", "date", "text"} and doc["date"] == "2025-01-06"
+    assert set(doc) == {"doc_id", "title", "source", "date", "metadata", "text"} and doc["date"] == "2025-01-06"
+    assert doc["metadata"]["date"] == "2025-01-06" and doc["metadata"]["title"] == doc["title"]
     assert_error(client.get("/api/documents/no-such-doc"), 404, "not_found")
 
 
@@ -410,3 +411,45 @@ def test_the_search_page_never_writes_html(client):
     """Document text reaches the page as text nodes only (the answer and evidence marks are elements)."""
     script = client.get("/static/app.js").text
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script)
+
+
+def test_get_and_post_filters_keep_results_inside_them(client):
+    best = client.get("/api/search", params={"q": ANSWERED, "k": 1}).json()["results"][0]
+    others = [d["doc_id"] for d in client.get("/api/documents").json()["documents"] if d["doc_id"] != best["doc_id"]]
+    by_get = client.get("/api/search", params={"q": ANSWERED, "k": 5, "filter": json.dumps({"doc_id": others})})
+    by_post = client.post("/api/search", json={"q": ANSWERED, "k": 5, "filter": {"doc_id": others}})
+    assert by_get.status_code == by_post.status_code == 200, by_get.text
+    results = by_get.json()["results"]
+    assert len(results) == 5 and all(r["doc_id"] in others for r in results)
+    assert [r["doc_id"] for r in by_post.json()["results"]] == [r["doc_id"] for r in results]
+    dated = client.post("/api/search", json={"q": ANSWERED, "filter": {"date": {"gte": best["metadata"]["date"]}}})
+    assert all(r["metadata"]["date"] >= best["metadata"]["date"] for r in dated.json()["results"])
+
+
+@pytest.mark.parametrize(("filter_", "named"), [
+    ({"dept": "x"}, "filter.dept"),
+    ({"metadata": {"dept": {"a": 1}}}, "filter.metadata.dept"),
+    ({"date": {"gte": "2025-13"}}, "filter.date.gte"),
+    ({"doc_id": 5}, "filter.doc_id"),
+    ("not an object", "filter"),
+])
+def test_a_bad_filter_is_422_naming_the_field(client, filter_, named):
+    text = filter_ if isinstance(filter_, str) else json.dumps(filter_)
+    by_get = assert_error(client.get("/api/search", params={"q": ANSWERED, "filter": text}), 422, "invalid_filter")
+    by_post = assert_error(client.post("/api/search", json={"q": ANSWERED, "filter": filter_}), 422, "invalid_filter")
+    assert by_get["message"].startswith(named) and by_post["message"].startswith(named)
+
+
+def test_min_confidence_keeps_only_results_that_likely_answer(client):
+    everything = client.get("/api/search", params={"q": ANSWERED, "k": 10}).json()["results"]
+    cut = sorted(r["confidence"] for r in everything)[len(everything) // 2]
+    kept = client.get("/api/search", params={"q": ANSWERED, "k": 10, "min_confidence": str(cut)}).json()["results"]
+    assert kept == [r for r in everything if r["confidence"] >= cut] and 0 < len(kept) < len(everything)
+    posted = client.post("/api/search", json={"q": ANSWERED, "k": 10, "min_confidence": cut}).json()["results"]
+    assert posted == kept
+    for bad in ("1.5", "-1", "abc", "nan"):
+        assert_error(client.get("/api/search", params={"q": ANSWERED, "min_confidence": bad}), 422,
+                     "invalid_min_confidence")
+    assert_error(client.post("/api/search", json={"q": ANSWERED, "min_confidence": 2}), 422, "invalid_min_confidence")
+    bm25 = client.get("/api/search", params={"q": ANSWERED, "mode": "bm25", "min_confidence": "0"}).json()
+    assert bm25["results"] == []  # no confidence in bm25 mode: none is known to be that likely

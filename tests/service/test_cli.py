@@ -79,6 +79,31 @@ def test_index_command_builds_and_reports(tmp_path):
     assert json.loads(search.stdout)["results"][0]["doc_id"] == "a"
 
 
+def test_search_filter_and_min_confidence_and_a_filter_per_batch_line(seed_index_dir, tmp_path):
+    question = "嘉兴经开区党委书记是谁"
+    proc = qa("search", question, "-k", "5", "--json", "--index-dir", str(seed_index_dir),
+              "--filter", '{"doc_id": ["003_aa809658476baa4e"]}')
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert results and {r["doc_id"] for r in results} == {"003_aa809658476baa4e"}
+    proc = qa("search", question, "-k", "5", "--json", "--index-dir", str(seed_index_dir), "--min-confidence", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    confident = json.loads(proc.stdout)["results"]
+    assert confident and len(confident) < 5 and all(r["confidence"] >= 0.5 for r in confident)
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in [
+        {"id": "a", "question": question},
+        {"id": "b", "question": question, "filter": {"doc_id": "001_6ef850d05338babd"}},
+        {"id": "c", "question": question, "filter": {"date": {"gte": "2025-13"}}},
+    ]), encoding="utf-8")
+    proc = qa("search", "--queries", str(queries), "-k", "3", "--mode", "bm25", "--index-dir", str(seed_index_dir),
+              "--filter", '{"doc_id": "003_aa809658476baa4e"}')
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {r["doc_id"] for r in lines[0]["results"]} == {"003_aa809658476baa4e"}  # --filter
+    assert {r["doc_id"] for r in lines[1]["results"]} == {"001_6ef850d05338babd"}  # the line's own
+    assert lines[2]["error"]["code"] == "invalid_filter" and proc.returncode == 1
+
+
 @pytest.mark.parametrize(("args", "fragment"), [
     (["search", "问题", "--index-dir", "/nonexistent/idx"], "qa: error: index at /nonexistent/idx does not exist"),
     (["search", ""], "qa: error: the question is empty"),
@@ -87,6 +112,9 @@ def test_index_command_builds_and_reports(tmp_path):
     (["search", "问题", "--mode", "fuzzy"], "invalid choice"),
     (["search"], "give either a QUESTION or --queries"),
     (["index", "--corpus", "/nonexistent/corpus", "--index-dir", "/tmp/x"], "qa: error: corpus not found"),
+    (["search", "问题", "--filter", '{"dept": 1}'], "qa: error: filter.dept: unknown key"),
+    (["search", "问题", "--filter", "{oops"], "qa: error: filter: is not valid JSON"),
+    (["search", "问题", "--min-confidence", "1.5"], "qa: error: min_confidence must be a number from 0 to 1"),
 ])
 def test_bad_arguments_give_one_line_errors(seed_index_dir, args, fragment):
     if "--index-dir" not in args and args[0] == "search":

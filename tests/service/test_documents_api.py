@@ -135,3 +135,28 @@ def test_documents_survive_a_restart(writable, tmp_path):
                       json={"doc_id": "kept", "title": "保留", "text": "重启以后这篇文章还在。"}).status_code == 201
     with running_server(writable["index_dir"], tmp_path / "again.log") as again:
         assert httpx.get(f"{again.url}/api/documents/kept").status_code == 200
+
+
+def test_metadata_by_json_and_upload_is_returned_and_filtered_on(writable):
+    url = writable["url"]
+    body = {**MARS, "doc_id": "mars-meta", "metadata": {"dept": "航天", "tags": ["火星", "基地"], "level": 3}}
+    assert httpx.post(f"{url}/api/documents", json=body, headers=AUTH).status_code == 201
+    stored = httpx.get(f"{url}/api/documents/mars-meta").json()["metadata"]
+    assert stored == {"title": "火星基地", "source": "测试", "dept": "航天", "tags": ["火星", "基地"], "level": 3}
+    upload = httpx.post(f"{url}/api/documents", headers=AUTH,
+                        files={"file": ("moon.txt", "嘉兴的月球基地有两座塔。".encode(), "text/plain")},
+                        data={"metadata": '{"dept": "航天", "date": "2026-05"}'})
+    assert upload.status_code == 201, upload.text
+    assert httpx.get(f"{url}/api/documents/moon").json()["metadata"] == {
+        "title": "嘉兴的月球基地有两座塔。", "date": "2026-05", "dept": "航天"}
+    found = httpx.post(f"{url}/api/search", json={"q": QUESTION, "k": 5, "filter": {"metadata": {"dept": "航天"}}})
+    assert {r["doc_id"] for r in found.json()["results"]} == {"mars-meta", "moon"}
+    assert all(r["metadata"]["dept"] == "航天" for r in found.json()["results"])
+    for bad in ({**body, "metadata": ["a"]}, {**body, "metadata": {"x": "长" * 3000}}):
+        refused = httpx.post(f"{url}/api/documents", json=bad, headers=AUTH)
+        assert refused.status_code == 422 and "metadata" in refused.json()["error"]["message"]
+    refused = httpx.post(f"{url}/api/documents", headers=AUTH, data={"metadata": "{not json"},
+                         files={"file": ("x.txt", "正文。".encode(), "text/plain")})
+    assert refused.status_code == 422 and refused.json()["error"]["message"].startswith("metadata")
+    for doc_id in ("mars-meta", "moon"):
+        assert httpx.delete(f"{url}/api/documents/{doc_id}", headers=AUTH).status_code == 200

@@ -119,3 +119,22 @@ def test_index_corpus_builds_a_searchable_index(tmp_path: Path, settings: Settin
     first = api.search("学校首批招收了多少学生", k=1).results[0]
     assert first.doc_id == "school"
     assert_cited(api, first)
+
+
+def test_metadata_is_stored_returned_and_filtered_on(index_copy: Path, settings: Settings, embedder: Embedder):
+    api = zhqa.Searcher.open(index_copy, settings, embedder)
+    question = "星河湾实验学校的首任校长是谁"
+    api.add([zhqa.document_from_text("school", "星河湾实验学校开学", NEW_TEXT,
+                                     metadata={"dept": "教育", "tags": ["学校", "新区"], "date": "2026-09"})])
+    first = api.search(question, k=1).results[0]
+    assert first.doc_id == "school"
+    assert first.metadata == {"title": "星河湾实验学校开学", "date": "2026-09", "dept": "教育",
+                              "tags": ["学校", "新区"]}
+    assert api.document("school").metadata == first.metadata  # kept through the index's files
+    assert all(r.doc_id != "school" for r in api.search(question, k=5, filter={"metadata": {"dept": "财政"}}))
+    assert {r.doc_id for r in api.search(question, k=5, filter={"metadata": {"tags": "新区"}})} == {"school"}
+    assert {r.doc_id for r in api.search(question, k=5, filter={"date": {"gte": "2026-09"}})} == {"school"}
+    api.add([zhqa.document_from_text("school", "星河湾实验学校开学", NEW_TEXT, metadata={"dept": "财政"})])
+    assert api.document("school").metadata == {"title": "星河湾实验学校开学", "dept": "财政"}  # replaced whole
+    with pytest.raises(zhqa.QueryError, match="filter.metadata.dept"):
+        api.search(question, filter={"metadata": {"dept": {"nested": 1}}})

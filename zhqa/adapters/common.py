@@ -8,7 +8,8 @@ from zhqa import Response, Result
 
 
 class SearchesText(Protocol):
-    def search(self, question: str, k: int = 5, mode: str = "hybrid") -> Response: ...
+    def search(self, question: str, k: int = 5, mode: str = "hybrid",
+               filter: dict[str, Any] | None = None) -> Response: ...
 
 
 class RemoteSearchError(RuntimeError):
@@ -20,18 +21,19 @@ class RemoteSearchError(RuntimeError):
 
 
 class RemoteSearcher:
-    """A running ``qa serve``'s ``GET /api/search``, answering as ``zhqa.Searcher.search`` does."""
+    """A running ``qa serve``'s ``POST /api/search``, answering as ``zhqa.Searcher.search`` does."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
 
-    def search(self, question: str, k: int = 5, mode: str = "hybrid") -> Response:
+    def search(self, question: str, k: int = 5, mode: str = "hybrid",
+               filter: dict[str, Any] | None = None) -> Response:
         import httpx
 
         try:
-            reply = httpx.get(f"{self.url}/api/search", params={"q": question, "k": k, "mode": mode},
-                              timeout=self.timeout)
+            reply = httpx.post(f"{self.url}/api/search", json={"q": question, "k": k, "mode": mode, "filter": filter},
+                               timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise RemoteSearchError(f"{self.url}: {exc}") from exc
         if reply.status_code != 200:
@@ -59,4 +61,5 @@ def citation(result: Result, response: Response) -> dict[str, Any]:
         "evidence": result.evidence, "evidence_start": result.evidence_start, "evidence_end": result.evidence_end,
         "answer": result.answer, "answer_start": result.answer_start, "answer_end": result.answer_end,
         "score": result.score, "confidence": result.confidence, "no_answer": response.no_answer,
+        "metadata": result.metadata,
     }

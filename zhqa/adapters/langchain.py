@@ -27,6 +27,7 @@ class ZhqaRetriever(BaseRetriever):
     url: str | None = None  # a running qa serve, e.g. http://127.0.0.1:8000
     k: int = 5
     mode: str = "hybrid"
+    filter: dict[str, Any] | None = None  # only these documents (zhqa.Searcher.search's filter)
     timeout: float = 30.0  # seconds, for url
 
     @model_validator(mode="after")
@@ -35,6 +36,7 @@ class ZhqaRetriever(BaseRetriever):
         return self
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        response = searcher_for(self.searcher, self.url, self.timeout).search(query, self.k, self.mode)
+        searcher = searcher_for(self.searcher, self.url, self.timeout)
+        response = searcher.search(query, self.k, self.mode, filter=self.filter)
         return [Document(page_content=r.text, metadata=citation(r, response), id=f"{r.doc_id}:{r.start}-{r.end}")
                 for r in response.results]

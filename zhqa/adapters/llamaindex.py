@@ -23,13 +23,14 @@ class ZhqaRetriever(BaseRetriever):
     """Retrieves cited passages from a local ``zhqa.Searcher`` (``searcher``) or a server (``url``)."""
 
     def __init__(self, searcher: SearchesText | None = None, url: str | None = None, k: int = 5,
-                 mode: str = "hybrid", timeout: float = 30.0, **kwargs: Any) -> None:
+                 mode: str = "hybrid", timeout: float = 30.0, filter: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         self._searcher = searcher_for(searcher, url, timeout)
-        self.k, self.mode = k, mode
+        self.k, self.mode, self.filter = k, mode, filter  # filter: only these documents (zhqa.Searcher.search's)
         super().__init__(**kwargs)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        response = self._searcher.search(query_bundle.query_str, self.k, self.mode)
+        response = self._searcher.search(query_bundle.query_str, self.k, self.mode, filter=self.filter)
         nodes = []
         for r in response.results:
             metadata = citation(r, response)

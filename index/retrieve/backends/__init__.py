@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.retrieve.dense import Hit
+from index.retrieve.filters import Selection
 from index.settings import Settings
 from index.store import LoadedIndex, load_index, read_manifest
 
@@ -36,16 +37,18 @@ class LexicalHits(Protocol):
 
 class Retriever(Protocol):
     """The seam: what the search pipeline asks of an index's retrievers. Passage ids are
-    positions in ``LoadedIndex.passages`` whatever the backend."""
+    positions in ``LoadedIndex.passages`` whatever the backend. ``only`` (a filter's selection)
+    restricts a search to those passages inside the backend, before the n best are taken."""
 
     kind: str  # the dense index's kind, reported by /healthz
     n_passages: int
 
     def idf(self, token: str) -> float: ...
 
-    def lexical_search(self, question: str, tokens: list[str], n: int) -> LexicalHits: ...
+    def lexical_search(self, question: str, tokens: list[str], n: int,
+                       only: Selection | None = None) -> LexicalHits: ...
 
-    def dense_search(self, vector: np.ndarray, n: int) -> list[Hit]: ...
+    def dense_search(self, vector: np.ndarray, n: int, only: Selection | None = None) -> list[Hit]: ...
 
     def dense_cosines(self, vector: np.ndarray, passage_ids: list[int]) -> np.ndarray: ...
 
@@ -71,10 +74,10 @@ def open_index(index_dir: Path, model: dict[str, Any], settings: Settings) -> Lo
     raise BackendError(f"index at {index_dir} names an unknown backend {name!r} (known: {', '.join(BACKENDS)})")
 
 
-def retriever_for(index: LoadedIndex) -> Retriever:
+def retriever_for(index: LoadedIndex, settings: Settings) -> Retriever:
     retriever = getattr(index, "retriever", None)
     if retriever is not None:
         return retriever
     from index.retrieve.backends.local import LocalRetriever
 
-    return LocalRetriever(index)
+    return LocalRetriever(index, settings.filter_exact_passages)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.retrieve.dense import Hit
+from index.retrieve.filters import Selection
 from index.store import LoadedIndex
 
 
@@ -20,9 +21,10 @@ class LocalLexicalHits:
 
 
 class LocalRetriever:
-    def __init__(self, index: LoadedIndex) -> None:
+    def __init__(self, index: LoadedIndex, exact_below: int) -> None:
         self.lexical = index.lexical
         self.dense = index.dense
+        self.exact_below = exact_below
 
     @property
     def kind(self) -> str:
@@ -35,12 +37,17 @@ class LocalRetriever:
     def idf(self, token: str) -> float:
         return self.lexical.idf(token)
 
-    def lexical_search(self, question: str, tokens: list[str], n: int) -> LocalLexicalHits:
+    def lexical_search(self, question: str, tokens: list[str], n: int,
+                       only: Selection | None = None) -> LocalLexicalHits:
         all_scores = self.lexical.scores(tokens)
+        if only is not None:  # passages outside the filter score nothing, so they are never among the n
+            all_scores = np.where(only.mask, all_scores, np.float32(0))
         return LocalLexicalHits(self.lexical.search(tokens, n, all_scores), all_scores)
 
-    def dense_search(self, vector: np.ndarray, n: int) -> list[Hit]:
-        return self.dense.search(vector, n)
+    def dense_search(self, vector: np.ndarray, n: int, only: Selection | None = None) -> list[Hit]:
+        if only is None:
+            return self.dense.search(vector, n)
+        return self.dense.search(vector, n, only.passage_ids, self.exact_below, only.bitmap)
 
     def dense_cosines(self, vector: np.ndarray, passage_ids: list[int]) -> np.ndarray:
         return self.dense.cosines(vector, passage_ids)

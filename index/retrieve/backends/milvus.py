@@ -22,7 +22,7 @@ import math
 import threading
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ from index.ingest.chunking import Passage
 from index.ingest.documents import Document
 from index.retrieve.backends import BackendError
 from index.retrieve.dense import Hit
+from index.retrieve.filters import Selection
 from index.settings import Settings
 from index.store import FORMAT_VERSION, LoadedIndex
 from index.tokenize import TOKENIZER_VERSION, default_stopwords, ensure_jieba, normalize_for_match
@@ -218,7 +219,7 @@ class MilvusStore:
 
         schema = c.create_schema(auto_id=True)
         schema.add_field("id", DataType.INT64, is_primary=True)
-        for name in ("doc_id", "title", "source", "date", "author", "text"):
+        for name in ("doc_id", "title", "source", "date", "author", "text", "extra"):  # extra: JSON
             schema.add_field(name, DataType.VARCHAR, max_length=VARCHAR_BYTES)
         schema.add_field("chunk", DataType.INT64)
         schema.add_field("position", DataType.INT64)
@@ -249,10 +250,13 @@ class MilvusStore:
 
     def insert_documents(self, documents: list[Document], first_position: int, batch: int) -> None:
         rows = [{"doc_id": d.doc_id, "title": fit(d.title), "source": fit(d.source), "date": fit(d.date),
-                 "author": fit(d.author), "chunk": i, "position": first_position + n,
+                 "author": fit(d.author), "extra": json.dumps(d.extra, ensure_ascii=False) if i == 0 else "",
+                 "chunk": i, "position": first_position + n,
                  "text": d.text[at:at + DOCUMENT_CHUNK_CHARS], "placeholder": _PLACEHOLDER}
                 for n, d in enumerate(documents)
                 for i, at in enumerate(range(0, max(len(d.text), 1), DOCUMENT_CHUNK_CHARS))]
+        if not self.has_field("documents", "extra"):  # a collection from before metadata keeps its schema
+            rows = [{k: v for k, v in row.items() if k != "extra"} for row in rows]
         self._insert(self.names["documents"], rows, batch)
 
     def insert_passages(self, first_id: int, passages: list[Passage], contexts: list[str],
@@ -325,8 +329,14 @@ class MilvusStore:
                 ranges[:0] = [(low, middle), (middle, high)]
         return rows
 
+    def has_field(self, kind: str, field: str) -> bool:
+        described = self.call("describe a collection", self.client.describe_collection, self.names[kind])
+        return any(f["name"] == field for f in described["fields"])
+
     def documents(self) -> dict[str, Document]:
-        rows = self.scan("documents", ["doc_id", "chunk", "position", "title", "source", "date", "author", "text"])
+        fields = ["doc_id", "chunk", "position", "title", "source", "date", "author", "text"]
+        with_extra = self.has_field("documents", "extra")  # indexes built before metadata have none
+        rows = self.scan("documents", fields + ["extra"] * with_extra)
         rows.sort(key=lambda r: (r["position"], r["chunk"]))
         documents: dict[str, Document] = {}
         parts: dict[str, list[str]] = {}
@@ -334,9 +344,13 @@ class MilvusStore:
             parts.setdefault(row["doc_id"], []).append(row["text"])
             if row["chunk"] == 0:
                 documents[row["doc_id"]] = Document(row["doc_id"], row["title"], "", row["source"], row["date"],
-                                                    row["author"])
-        return {doc_id: Document(d.doc_id, d.title, "".join(parts[doc_id]), d.source, d.date, d.author)
-                for doc_id, d in documents.items()}
+                                                    row["author"], json.loads(row.get("extra") or "{}"))
+        return {doc_id: replace(d, text="".join(parts[doc_id])) for doc_id, d in documents.items()}
+
+
+def selection_expr(only: Selection) -> str:
+    """A filter's documents as a Milvus filter expression on the passages' doc_id field."""
+    return f"doc_id in {quoted(list(only.doc_ids))}"
 
 
 class MilvusLexicalHits:
@@ -385,28 +399,34 @@ class MilvusRetriever:
                 if h["id"] in self.position]
         return sorted(hits, key=lambda hit: (-hit[1], hit[0]))  # ties by passage number, as bm25s's
 
-    def bm25(self, text: str, n: int, only: list[int] | None = None) -> list[Hit]:
-        extra = {} if only is None else {"filter": f"id in {[self.milvus_ids[i] for i in only]}"}
+    def bm25(self, text: str, n: int, only: list[int] | None = None, expr: str = "") -> list[Hit]:
+        where = " and ".join(part for part in (
+            "" if only is None else f"id in {[self.milvus_ids[i] for i in only]}", expr) if part)
+        extra = {"filter": where} if where else {}
         results = self.store.call("search", self.store.client.search, self.store.names["passages"], data=[text],
                                   anns_field="sparse", limit=n, output_fields=[],
                                   search_params={"metric_type": "BM25"}, **extra)
         return [hit for hit in self._hits(results) if hit[1] > 0]
 
-    def lexical_search(self, question: str, tokens: list[str], n: int) -> MilvusLexicalHits:
+    def lexical_search(self, question: str, tokens: list[str], n: int,
+                       only: Selection | None = None) -> MilvusLexicalHits:
         text = fit(normalize_for_match(question))
-        hits = self.bm25(text, min(n, 16_384)) if text.strip() and n > 0 else []
+        expr = "" if only is None else selection_expr(only)
+        hits = self.bm25(text, min(n, 16_384), expr=expr) if text.strip() and n > 0 and (
+            only is None or len(only)) else []
         return MilvusLexicalHits(self, text if text.strip() else "", hits)
 
-    def dense_search(self, vector: np.ndarray, n: int) -> list[Hit]:
-        if n <= 0:
+    def dense_search(self, vector: np.ndarray, n: int, only: Selection | None = None) -> list[Hit]:
+        if n <= 0 or (only is not None and not len(only)):
             return []
+        extra = {} if only is None else {"filter": selection_expr(only)}
         vector = np.asarray(vector, dtype=np.float32)
         params: dict[str, Any] = {"metric_type": "IP"}
         if self.kind == "hnsw":
             params["params"] = {"ef": max(self.ef_search, n)}
         results = self.store.call("search", self.store.client.search, self.store.names["passages"],
                                   data=[vector.tolist()], anns_field="dense", limit=min(n, 16_384), output_fields=[],
-                                  search_params=params)
+                                  search_params=params, **extra)
         hits = [(self.position[h["id"]], float(h["distance"])) for h in results[0] if h["id"] in self.position]
         self._last.vector, self._last.scores = vector.tobytes(), dict(hits)
         return hits

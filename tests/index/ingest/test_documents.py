@@ -110,3 +110,34 @@ def test_lone_surrogates_in_a_sidecar_are_repaired(tmp_path: Path):
     assert result.documents[0].title == "标题\ufffd" and result.documents[0].source == "来源"
     assert [Path(p.path).name for p in result.problems] == ["a.meta.json"]
     assert "title" in result.problems[0].message
+
+
+def test_metadata_from_sidecars_and_records_keeps_every_key(tmp_path: Path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("嘉兴新区种了三千棵银杏树。", encoding="utf-8")
+    (folder / "a.meta.json").write_text(json.dumps(
+        {"title": "银杏", "date": "2026-01", "dept": "园林", "tags": ["绿化", "新区"], "pages": 3}), encoding="utf-8")
+    (folder / "b.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "r1", "text": "第一条。", "metadata": {"dept": "财政", "source": "内部", "level": 2}},
+        {"id": "r2", "text": "第二条。", "source": "外部", "metadata": {"source": "内部"}},  # the field wins
+        {"id": "r3", "text": "第三条。", "metadata": ["not", "an", "object"]},
+        {"id": "r4", "text": "第四条。", "metadata": {"big": "长" * 3000}},
+    ]) + "\n", encoding="utf-8")
+    loaded = load_corpus(folder)
+    by_id = {d.doc_id: d for d in loaded.documents}
+    assert by_id["a"].metadata == {"title": "银杏", "date": "2026-01", "dept": "园林", "tags": ["绿化", "新区"],
+                                   "pages": 3}
+    assert by_id["r1"].metadata == {"title": "第一条。", "source": "内部", "dept": "财政", "level": 2}
+    assert by_id["r2"].source == "外部"
+    assert "r3" not in by_id and "r4" not in by_id  # a bad metadata object skips its record, not the file
+    messages = [str(p) for p in loaded.problems]
+    assert any(":3: metadata must be a JSON object" in m for m in messages)
+    assert any(":4: metadata is" in m and "over the 8192 allowed" in m for m in messages)
+
+
+def test_a_bad_sidecar_object_is_ignored_with_a_problem(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("正文。", encoding="utf-8")
+    (tmp_path / "a.meta.json").write_text(json.dumps({"note": "长" * 3000}), encoding="utf-8")
+    loaded = load_corpus(tmp_path)
+    assert loaded.documents[0].extra == {} and "over the 8192 allowed" in str(loaded.problems[0])

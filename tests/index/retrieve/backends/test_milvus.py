@@ -188,3 +188,29 @@ def test_an_index_of_another_model_is_an_error_not_a_local_rebuild(milvus_copy, 
     with pytest.raises(BackendError, match="different embedding model.*qa index --backend milvus"):
         open_or_build(benchmarks(settings)["seed"], milvus_copy, settings, embedder)
     assert json.loads((milvus_copy / MANIFEST).read_text())["backend"] == "milvus"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_filtered_search_stays_inside_the_filter_as_the_local_backend_does(searcher, milvus_searcher, mode):
+    question = "嘉兴经开区党委书记是谁"
+    best = milvus_searcher.search(question, 1, mode).results[0].doc_id
+    others = sorted(set(milvus_searcher.index.documents) - {best})
+    for document_filter in ({"doc_id": others}, {"doc_id": best}, {"date": {"lte": "2025-12"}}):
+        milvus = milvus_searcher.search(question, 5, mode, filter=document_filter).results
+        local = searcher.search(question, 5, mode, filter=document_filter).results
+        wanted = document_filter.get("doc_id", list(milvus_searcher.index.documents))
+        allowed = {d for d, doc in milvus_searcher.index.documents.items()
+                   if d in wanted and doc.date[:7] <= document_filter.get("date", {}).get("lte", "9999")}
+        assert len(milvus) == len(local) == 5  # each filter keeps five passages or more
+        assert {r.doc_id for r in milvus} <= allowed and {r.doc_id for r in local} <= allowed
+    assert milvus_searcher.search(question, 5, mode, filter={"doc_id": "no-such-doc"}).results == []
+
+
+def test_metadata_is_kept_and_filtered_on_in_milvus(milvus_copy, settings, embedder):
+    article = Document("frog-2", "池塘", "青蛙王子每天晚上都在月亮池塘里唱歌。" * 3, date="2026-06",
+                       extra={"dept": "童话", "tags": ["青蛙", "池塘"]})
+    add_documents(milvus_copy, [article], settings, embedder, progress=False)
+    milvus = Searcher.open(milvus_copy, settings, embedder)
+    assert milvus.index.documents["frog-2"].metadata == article.metadata
+    results = milvus.search("青蛙王子在哪里唱歌", 5, "hybrid", filter={"metadata": {"tags": "青蛙"}}).results
+    assert results and {r.doc_id for r in results} == {"frog-2"} and results[0].metadata["dept"] == "童话"
