@@ -17,7 +17,7 @@ from index.settings import Settings
 from service.errors import BodySizeLimit, install_error_handlers
 from service.middleware import HeadAsGet, SecurityHeaders, Utf8Url
 from service.openapi import contract_schema
-from service.routes import documents, health, pages, search
+from service.routes import dify, documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
 request_log = logging.getLogger("zhqa.requests")
@@ -94,6 +94,7 @@ def create_app(searcher: Searcher, settings: Settings, index_dir: Path | None = 
     app.add_middleware(RequestLog)
     for module in (search, documents, health, pages):
         app.include_router(module.router)
+    app.include_router(dify.router)  # POST /retrieval: Dify's External Knowledge API (docs/dify.md)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     app.openapi = lambda: contract_schema(app, settings)

@@ -105,3 +105,22 @@ def test_qa_commands_parse(page: Path):
         except SystemExit:
             wrong.append(" ".join(argv))
     assert not wrong, f"{page_id(page)}: commands the CLI refuses: {wrong}"
+
+
+def test_readme_python_examples_run_as_doctests(seed_index_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """The README's `>>>` examples, run against the seed index (the bundled corpus) as written."""
+    import doctest
+
+    from index.settings import get_settings
+
+    monkeypatch.setenv("QA_INDEX_DIR", str(seed_index_dir))
+    get_settings.cache_clear()
+    try:
+        test = doctest.DocTestParser().get_doctest(README.read_text(encoding="utf-8"), {}, "README.md",
+                                                   str(README), 0)
+        assert test.examples, "README.md shows no >>> example"
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        runner.run(test, out=lambda text: pytest.fail(text))
+        assert runner.summarize(verbose=False).failed == 0
+    finally:
+        get_settings.cache_clear()
