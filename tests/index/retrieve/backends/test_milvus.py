@@ -191,8 +191,10 @@ def test_an_index_of_another_model_is_an_error_not_a_local_rebuild(milvus_copy, 
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
-def test_filtered_search_stays_inside_the_filter_as_the_local_backend_does(searcher, milvus_searcher, mode):
+def test_filtered_search_stays_inside_the_filter_as_the_local_backend_does(searcher, milvus_seed_dir, settings,
+                                                                          embedder, mode):
     question = "嘉兴经开区党委书记是谁"
+    milvus_searcher = Searcher.open(milvus_seed_dir, settings, embedder)  # its own: an earlier test disconnects
     best = milvus_searcher.search(question, 1, mode).results[0].doc_id
     others = sorted(set(milvus_searcher.index.documents) - {best})
     for document_filter in ({"doc_id": others}, {"doc_id": best}, {"date": {"lte": "2025-12"}}):
