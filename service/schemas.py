@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from index.collections import NAME_HELP, NAME_PATTERN
 from index.query import QUESTION_PATTERN
 from index.retrieve.filters import FILTER_HELP
 from index.settings import Mode
@@ -177,3 +178,33 @@ class ErrorBody(BaseModel):
 
 class Error(BaseModel):
     error: ErrorBody
+
+
+# --- collections (service/routes/collections.py) ---
+
+class CollectionInfo(BaseModel):
+    name: str
+    documents: int
+    passages: int
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionInfo]
+    default: str | None = Field(description="the collection /api/search and /api/documents answer from "
+                                "(null: there is none named default, and those routes answer 404)")
+
+
+class CollectionIn(BaseModel):
+    name: StrictStr = Field(pattern=NAME_PATTERN, description=f"{NAME_HELP}; also the collection's folder name",
+                            examples=["news"])
+    documents: list[DocumentIn] = Field(min_length=1, max_length=100, description="its first documents (an "
+                                        "index cannot be empty, so a collection is created with at least one)")
+
+
+class CollectionCreated(CollectionInfo):
+    took_ms: float
+
+
+class CollectionDeleted(BaseModel):
+    name: str
+    deleted: bool

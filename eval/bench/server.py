@@ -36,13 +36,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(index_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
-    """`env`: extra environment variables for the server (settings such as QA_API_TOKEN)."""
+def running_server(index_dir: Path, log_path: Path, env: dict[str, str] | None = None,
+                   collections: bool = False) -> Iterator[RunningServer]:
+    """`env`: extra environment variables for the server (settings such as QA_API_TOKEN);
+    `collections`: serve `index_dir` as `qa serve --collections` (each index folder in it)."""
     port = free_port()
     qa = str(Path(sys.executable).with_name("qa"))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
-        process = subprocess.Popen([qa, "serve", "--port", str(port), "--index-dir", str(index_dir)],
+        where = "--collections" if collections else "--index-dir"
+        process = subprocess.Popen([qa, "serve", "--port", str(port), where, str(index_dir)],
                                    stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:

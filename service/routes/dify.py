@@ -25,12 +25,11 @@ from starlette.requests import ClientDisconnect
 from index.query import QueryError
 from index.retrieve.filters import FilterError
 from index.search import Searcher
-from service.deps import get_searcher
+from service.deps import get_collections
 
 logger = logging.getLogger("zhqa.service")
 router = APIRouter(tags=["dify"])
 
-DEFAULT_KNOWLEDGE = "default"  # the server's one index, until collections exist
 EXAMPLE = ('{"knowledge_id": "default", "query": "问题", '
            '"retrieval_setting": {"top_k": 5, "score_threshold": 0.0}}')
 # Dify's suggested codes (1001, 1002, 2001) and ours for what Dify leaves to the service.
@@ -94,12 +93,15 @@ async def retrieval(request: Request) -> JSONResponse:
 
 
 def _searcher_for(request: Request, knowledge_id: str) -> Searcher:
-    """The Searcher of the knowledge base Dify names (its External Knowledge ID); the one place that
-    maps names to indexes. Today the server has one, "default"."""
-    if knowledge_id == DEFAULT_KNOWLEDGE:
-        return get_searcher(request)
-    raise DifyError(404, NO_KNOWLEDGE, f"knowledge base {knowledge_id!r} does not exist; this server has one, "
-                    f"{DEFAULT_KNOWLEDGE!r} (set it as the External Knowledge ID in Dify)")
+    """The Searcher of the knowledge base Dify names (its External Knowledge ID): the collection of
+    that name (qa serve alone serves one, "default"; qa serve --collections DIR, one per folder)."""
+    collections = get_collections(request)
+    live = collections.get(knowledge_id)
+    if live is not None:
+        return live.current()
+    names = ", ".join(repr(name) for name in collections.names()) or "none yet"
+    raise DifyError(404, NO_KNOWLEDGE, f"knowledge base {knowledge_id!r} does not exist; this server's are: "
+                    f"{names} (set one as the External Knowledge ID in Dify; GET /api/collections lists them)")
 
 
 def _check_key(request: Request) -> None:

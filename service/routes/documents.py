@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -16,13 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.ingest.documents import Document, MetadataError, document_from_text, document_from_upload
 from index.ingest.formats import SUPPORTED_SUFFIXES, FormatError, UnsupportedFormat
-from index.live import IndexBusyError, UnknownDocumentError, add_documents, remove_documents
-from index.search import Searcher
+from index.live import FollowingSearcher, IndexBusyError, UnknownDocumentError, add_documents, remove_documents
 from service.auth import require_writer
-from service.deps import get_searcher
+from service.deps import NO_COLLECTION, default_live
 from service.schemas import DocumentChange, DocumentIn, DocumentList, DocumentRemoved, DocumentText, Error
 
-router = APIRouter(prefix="/api", tags=["documents"])
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Error} for code in (400, 401, 403, 413, 415, 422, 503)}
 SUFFIX_OF_TYPE = {"text/plain": ".txt", "text/markdown": ".md", "text/html": ".html", "application/pdf": ".pdf",
@@ -43,64 +42,70 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
-@router.get("/documents", response_model=DocumentList, summary="Every indexed document")
-def list_documents(searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict:
-    passages = searcher.index.passages_per_document
-    return {"documents": [
-        {"doc_id": d.doc_id, "title": d.title, "source": d.source, "date": d.date,
-         "length": len(d.text), "passages": passages[d.doc_id]}
-        for d in searcher.index.documents.values()
-    ]}
+def routes(router: APIRouter, live: Callable[..., FollowingSearcher]) -> APIRouter:
+    """Add the documents routes under `router.prefix`, for the collection `live` resolves
+    (/api/documents: `default`; /api/collections/{name}/documents: the named one)."""
+    resolved = Depends(live)  # a default value, not an Annotated alias: annotations here are text
+
+    @router.get("/documents", response_model=DocumentList, summary="Every indexed document")
+    def list_documents(following: FollowingSearcher = resolved) -> dict:
+        searcher = following.current()
+        passages = searcher.index.passages_per_document
+        return {"documents": [
+            {"doc_id": d.doc_id, "title": d.title, "source": d.source, "date": d.date,
+             "length": len(d.text), "passages": passages[d.doc_id]}
+            for d in searcher.index.documents.values()
+        ]}
+
+    @router.get("/documents/{doc_id:path}", response_model=DocumentText, responses={404: {"model": Error}},
+                summary="One document's stored text, which citation offsets point into")
+    def get_document(doc_id: str, following: FollowingSearcher = resolved) -> dict:
+        document = following.current().index.documents.get(doc_id)
+        if document is None:
+            raise HTTPException(404, f"no document with id {doc_id!r}; GET {router.prefix}/documents lists them")
+        return {"doc_id": document.doc_id, "title": document.title, "source": document.source,
+                "date": document.date, "metadata": document.metadata, "text": document.text}
+
+    @router.post("/documents", status_code=201, response_model=DocumentChange, responses=WRITE_ERRORS,
+                 openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
+                 summary="Add a document (JSON, or a file upload); an existing doc_id is replaced",
+                 description=UPLOAD_HELP)
+    async def add_document(request: Request, following: FollowingSearcher = resolved) -> JSONResponse:
+        document = await _document_from_request(request, None)
+        return await run_in_threadpool(_write, request, following, document)
+
+    @router.put("/documents/{doc_id:path}", response_model=DocumentChange,
+                responses={**WRITE_ERRORS, 201: {"model": DocumentChange, "description": "Added (no such id before)"}},
+                openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
+                summary="Replace the document with this id (or add it)", description=UPLOAD_HELP)
+    async def replace_document(doc_id: str, request: Request, following: FollowingSearcher = resolved) -> JSONResponse:
+        document = await _document_from_request(request, doc_id)
+        return await run_in_threadpool(_write, request, following, document)
+
+    @router.delete("/documents/{doc_id:path}", response_model=DocumentRemoved,
+                   responses={**WRITE_ERRORS, 404: {"model": Error}}, dependencies=[Depends(require_writer)],
+                   summary="Remove the document with this id")
+    def remove_document(doc_id: str, request: Request, following: FollowingSearcher = resolved) -> dict:
+        started = time.perf_counter()
+        if doc_id not in following.current().index.documents:
+            raise HTTPException(404, f"no document with id {doc_id!r}; GET {router.prefix}/documents lists them")
+        try:
+            remove_documents(_index_dir(following), [doc_id], request.app.state.settings)
+        except UnknownDocumentError as exc:  # removed meanwhile by another writer, or the last document
+            raise HTTPException(404 if "no document" in str(exc) else 422, str(exc)) from exc
+        except IndexBusyError as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
+        following.current()
+        return {"doc_id": doc_id, "removed": True, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+    return router
 
 
-@router.get("/documents/{doc_id:path}", response_model=DocumentText, responses={404: {"model": Error}},
-            summary="One document's stored text, which citation offsets point into")
-def get_document(doc_id: str, searcher: Annotated[Searcher, Depends(get_searcher)]) -> dict:
-    document = searcher.index.documents.get(doc_id)
-    if document is None:
-        raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them")
-    return {"doc_id": document.doc_id, "title": document.title, "source": document.source,
-            "date": document.date, "metadata": document.metadata, "text": document.text}
+router = routes(APIRouter(prefix="/api", tags=["documents"], responses=NO_COLLECTION), default_live)
 
 
-@router.post("/documents", status_code=201, response_model=DocumentChange, responses=WRITE_ERRORS,
-             openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
-             summary="Add a document (JSON, or a file upload); an existing doc_id is replaced",
-             description=UPLOAD_HELP)
-async def add_document(request: Request) -> JSONResponse:
-    document = await _document_from_request(request, None)
-    return await run_in_threadpool(_write, request, document)
-
-
-@router.put("/documents/{doc_id:path}", response_model=DocumentChange,
-            responses={**WRITE_ERRORS, 201: {"model": DocumentChange, "description": "Added (no such id before)"}},
-            openapi_extra=UPLOAD_BODY, dependencies=[Depends(require_writer)],
-            summary="Replace the document with this id (or add it)", description=UPLOAD_HELP)
-async def replace_document(doc_id: str, request: Request) -> JSONResponse:
-    document = await _document_from_request(request, doc_id)
-    return await run_in_threadpool(_write, request, document)
-
-
-@router.delete("/documents/{doc_id:path}", response_model=DocumentRemoved,
-               responses={**WRITE_ERRORS, 404: {"model": Error}}, dependencies=[Depends(require_writer)],
-               summary="Remove the document with this id")
-def remove_document(doc_id: str, request: Request) -> dict:
-    live = request.app.state.live
-    started = time.perf_counter()
-    if doc_id not in live.current().index.documents:
-        raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists them")
-    try:
-        remove_documents(_index_dir(request), [doc_id], request.app.state.settings)
-    except UnknownDocumentError as exc:  # removed meanwhile by another writer, or the last document
-        raise HTTPException(404 if "no document" in str(exc) else 422, str(exc)) from exc
-    except IndexBusyError as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
-    live.current()
-    return {"doc_id": doc_id, "removed": True, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
-
-
-def _index_dir(request: Request):
-    index_dir = request.app.state.live.index_dir
+def _index_dir(following: FollowingSearcher) -> Path:
+    index_dir = following.index_dir
     if index_dir is None:
         raise HTTPException(503, "this server was started without an index folder to write to")
     return index_dir
@@ -171,13 +176,12 @@ def _generated_id(fields: DocumentIn) -> str:
     return "doc-" + hashlib.sha256((fields.title + "\0" + fields.text).encode("utf-8")).hexdigest()[:12]
 
 
-def _write(request: Request, document: Document) -> JSONResponse:
-    live = request.app.state.live
+def _write(request: Request, live: FollowingSearcher, document: Document) -> JSONResponse:
     started = time.perf_counter()
     searcher = live.current()
     existed = document.doc_id in searcher.index.documents
     try:
-        report = add_documents(_index_dir(request), [document], request.app.state.settings, searcher.embedder,
+        report = add_documents(_index_dir(live), [document], request.app.state.settings, searcher.embedder,
                                progress=False)
     except IndexBusyError as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc

@@ -1,4 +1,5 @@
-// The search page: talks only to the JSON API (/api/search, /api/documents/{id}).
+// The search page: talks only to the JSON API (/api/search, /api/documents/{id}; with several
+// collections, the picker's /api/collections/{name}/search and .../documents/{id}).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -85,17 +86,52 @@ function renderPassage(parent, text, query, evStart, evEnd, anStart = null, anEn
   }
 }
 
-function articleLink(result, query) {
-  const params = new URLSearchParams({ doc: result.doc_id, start: result.start, end: result.end, q: query });
-  return "/?" + params.toString();
+// The collection searched: null for the server's default (/api/search), else a name from the picker,
+// which is shown only when the server holds more than one collection.
+let collection = null;
+function apiBase() {
+  return collection === null ? "/api" : `/api/collections/${encodeURIComponent(collection)}`;
 }
 
-// Dates are not part of a search result; the documents list has them (fetched once).
+// Fills the picker from /api/collections; the URL's c, else "default", else the first is chosen.
+async function loadCollections(wanted) {
+  let listed = [];
+  try {
+    listed = (await apiGet("/api/collections")).collections.map((c) => c.name);
+  } catch {
+    return;
+  }
+  const picker = $("collection");
+  if (listed.length > 1 && picker.options.length === 0) {
+    for (const name of listed) picker.append(new Option(name === "default" ? "默认文章集" : name, name));
+    picker.hidden = false;
+  }
+  const name = listed.includes(wanted) ? wanted : listed.includes("default") ? "default" : listed[0];
+  if (listed.length > 1) picker.value = name;
+  setCollection(listed.length > 1 || !listed.includes("default") ? name ?? null : null);
+}
+
+function setCollection(name) {
+  if (name !== collection) documentInfo = null;
+  collection = name;
+}
+
+function withCollection(params) {
+  if (collection !== null && !$("collection").hidden) params.set("c", collection);
+  return params;
+}
+
+function articleLink(result, query) {
+  const params = new URLSearchParams({ doc: result.doc_id, start: result.start, end: result.end, q: query });
+  return "/?" + withCollection(params).toString();
+}
+
+// Dates are not part of a search result; the documents list has them (fetched once per collection).
 let documentInfo = null;
 async function loadDocumentInfo() {
   if (documentInfo === null) {
     try {
-      const { documents } = await apiGet("/api/documents");
+      const { documents } = await apiGet(`${apiBase()}/documents`);
       documentInfo = Object.fromEntries(documents.map((d) => [d.doc_id, d]));
     } catch {
       documentInfo = {};
@@ -183,7 +219,7 @@ async function runSearch(query, mode) {
   document.body.setAttribute("aria-busy", "true");
   try {
     const [data, info] = await Promise.all([
-      apiGet(`/api/search?${new URLSearchParams({ q: query, mode })}`), loadDocumentInfo(),
+      apiGet(`${apiBase()}/search?${new URLSearchParams({ q: query, mode })}`), loadDocumentInfo(),
     ]);
     showResults(data, info);
   } catch (err) {
@@ -197,10 +233,10 @@ async function showArticle(docId, start, end, query) {
   $("results").hidden = true;
   $("no-answer").hidden = true;
   $("article").hidden = false;
-  $("back").href = query ? "/?" + new URLSearchParams({ q: query }) : "/";
+  $("back").href = query ? "/?" + withCollection(new URLSearchParams({ q: query })) : "/";
   setStatus("正在打开原文…");
   try {
-    const doc = await apiGet(`/api/documents/${encodeURIComponent(docId)}`);
+    const doc = await apiGet(`${apiBase()}/documents/${encodeURIComponent(docId)}`);
     $("article-title").textContent = doc.title;
     const box = $("article-text");
     // Highlight only a real span of the text; a hand-edited URL (end before start, past the end)
@@ -233,8 +269,9 @@ function offset(text) {
 
 const MODES = ["hybrid", "bm25", "dense"];
 
-function route() {
+async function route() {
   const params = new URLSearchParams(location.search);
+  await loadCollections(params.get("c"));
   const query = params.get("q") || "";
   $("q").value = query;
   $("mode").value = MODES.includes(params.get("mode")) ? params.get("mode") : "hybrid";
@@ -249,7 +286,8 @@ $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const query = $("q").value;
   const mode = $("mode").value;
-  const params = new URLSearchParams({ q: query });
+  if (!$("collection").hidden) setCollection($("collection").value);
+  const params = withCollection(new URLSearchParams({ q: query }));
   if (mode !== "hybrid") params.set("mode", mode);
   history.pushState(null, "", "/?" + params.toString());
   runSearch(query, mode);

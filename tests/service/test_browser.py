@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ import pytest
 from matplotlib.image import imread
 from playwright.sync_api import expect, sync_playwright
 
+from eval.bench.server import running_server
 from index.settings import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -189,3 +191,56 @@ def test_offsets_count_code_points_as_the_api_does(browser, live_server):
                 p.querySelectorAll("mark").length];
     }""", [text, evidence, answer])
     assert marked == [text, text[slice(*evidence)], text[slice(*answer)], 2]
+
+
+COLLECTIONS_TOKEN = "browser-collections-3e9d"
+MARS = {"doc_id": "mars", "title": "火星基地", "text": "嘉兴的火星基地有三座塔。塔高一百米。", "source": "测试"}
+
+
+@pytest.fixture(scope="module")
+def collections_server(seed_index_dir, tmp_path_factory):
+    """`qa serve --collections` with `default` and `science` (the seed index, plus a document about Mars)."""
+    root = tmp_path_factory.mktemp("browser-collections") / "root"
+    for name in ("default", "science"):
+        shutil.copytree(seed_index_dir, root / name)
+    with running_server(root, root.parent / "serve.log", {"QA_API_TOKEN": COLLECTIONS_TOKEN},
+                        collections=True) as server:
+        added = httpx.post(f"{server.url}/api/collections/science/documents", json=MARS, timeout=60,
+                           headers={"Authorization": f"Bearer {COLLECTIONS_TOKEN}"})
+        assert added.status_code == 201, added.text
+        yield server.url
+
+
+def test_the_collection_picker_is_hidden_with_one_collection(browser, live_server):
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(live_server["url"] + "/?q=嘉兴经开区党委书记是谁")
+    expect(page.locator("li.result").first).to_contain_text("章澜", timeout=60_000)
+    expect(page.locator("#collection")).to_be_hidden()
+    assert "c=" not in page.url
+
+
+def test_the_collection_picker_searches_the_chosen_collection(browser, collections_server):
+    blocked, console = [], []
+    page = _offline_page(browser, blocked, console)  # under the page's CSP
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.goto(collections_server + "/")
+    picker = page.locator("#collection")
+    expect(picker).to_be_visible(timeout=30_000)
+    assert picker.locator("option").all_inner_texts() == ["默认文章集", "science"]
+    page.fill("#q", "嘉兴的火星基地有几座塔？")
+    page.press("#q", "Enter")  # the default collection has no such document
+    expect(page.locator("li.result").first).to_be_visible(timeout=60_000)
+    assert "mars" not in page.locator("li.result .cite").first.inner_text()
+    picker.select_option("science")
+    page.press("#q", "Enter")
+    first = page.locator("li.result").first
+    expect(first.locator(".cite")).to_contain_text("mars", timeout=60_000)
+    assert "c=science" in page.url  # the search can be shared, collection included
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-collection-picker.png"), full_page=True)
+    assert _pixels_of(picker.screenshot(), (0xff, 0xff, 0xff)) > 100  # drawn, not hidden or zero-sized
+    first.locator(".cite").click()  # the article comes from the same collection
+    expect(page.locator("mark#cited")).to_contain_text("三座塔", timeout=30_000)
+    page.reload()  # the URL alone brings the picker back on science
+    expect(page.locator("#collection")).to_have_value("science", timeout=30_000)
+    assert blocked == [] and console == [], (blocked, console)
