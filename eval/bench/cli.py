@@ -13,7 +13,15 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from eval.bench.report import markdown
-    from eval.bench.run import FULL, QUICK, run_bench, run_filters_only, run_milvus_only, run_reading_only
+    from eval.bench.run import (
+        FULL,
+        QUICK,
+        run_bench,
+        run_collections_only,
+        run_filters_only,
+        run_milvus_only,
+        run_reading_only,
+    )
 
     plan = QUICK if args.quick else FULL
     if args.sizes:
@@ -34,6 +42,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         results = run_reading_only(settings, plan, index_dir, out_dir, log=log)
         print("\n".join(reading_section(results["reading"])))
         log(f"Wrote {out_dir / 'bench-reading.json'}")
+        return 0
+    if args.only == "collections":
+        from eval.bench.collections import markdown_section as collections_section
+
+        results = run_collections_only(settings, plan, index_dir, out_dir, log=log)
+        print("\n".join(collections_section(results["collections"])))
+        log(f"Wrote {out_dir / 'bench-collections.json'}")
         return 0
     if args.only == "filters":
         from eval.bench.filters import markdown_section
@@ -56,9 +71,11 @@ def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--quick", action="store_true", help="a short run (a smoke test, not for timings)")
     p.add_argument("--sizes", nargs="+", type=int, metavar="N", help="synthetic corpus sizes (default 100000 1000000)")
     p.add_argument("--index-dir", metavar="DIR", help="seed index to use (built if missing)")
-    p.add_argument("--only", choices=("milvus", "reading", "filters"), help="run one section: milvus = Milvus "
+    p.add_argument("--only", choices=("milvus", "reading", "filters", "collections"), help="run one section: "
+                   "milvus = Milvus "
                    "Lite beside the local backend (build time and search p50 at the seed size and the synthetic "
                    "sizes); reading = qa serve with and without the reader (took_ms p50/p95 and resident memory); "
-                   "filters = retrieval with filters keeping 1%%, 10%%, 50%% of the passages against none")
+                   "filters = retrieval with filters keeping 1%%, 10%%, 50%% of the passages against none; "
+                   "collections = one server's memory with 1 and 20 collections")
     p.add_argument("--report-dir", metavar="DIR", help=f"where to write (default {settings.report_dir})")
     p.set_defaults(handler=cmd_bench)

@@ -46,6 +46,7 @@ class BenchPlan:
     milvus_sizes: tuple[int, ...] = ()  # synthetic sizes for the Milvus Lite backend beside the local one
     milvus_questions: int = 40  # at the synthetic sizes (Milvus Lite answers in tens of ms to seconds there)
     filter_sizes: tuple[int, ...] = ()  # synthetic sizes for filtered against unfiltered retrieval
+    collection_counts: tuple[int, ...] = (1, 20)  # copies of the seed index one server holds (--only collections)
 
 
 FULL = BenchPlan(questions=226, rounds=3, http_requests=200, concurrencies=(1, 4, 8, 16), build_rounds=3,
@@ -53,7 +54,7 @@ FULL = BenchPlan(questions=226, rounds=3, http_requests=200, concurrencies=(1, 4
                  update_sizes=(100_000,), milvus_sizes=(100_000,), filter_sizes=(100_000,))
 QUICK = BenchPlan(questions=12, rounds=1, http_requests=16, concurrencies=(1, 8), build_rounds=1,
                   cmrc_build=False, scale_sizes=(3_000,), cold_rounds=1, layout_questions=8, update_sizes=(2_000,),
-                  milvus_sizes=(3_000,), milvus_questions=8, filter_sizes=(3_000,))
+                  milvus_sizes=(3_000,), milvus_questions=8, filter_sizes=(3_000,), collection_counts=(1, 2))
 
 
 def machine() -> dict:
@@ -169,6 +170,21 @@ def run_filters(settings: Settings, embedder, seed: Searcher, questions: list[st
         log(f"filters: {n:,} passages, flat and HNSW, filters keeping 1%, 10%, 50% ...")
         sizes[str(n)] = bench_filters(n, real, sentences, query_vectors, query_tokens, settings)
     return {"sizes": sizes}
+
+
+def run_collections_only(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=log) -> dict:
+    """`qa bench --only collections`: one server's memory with 1 and 20 collections, to bench-collections.json."""
+    from eval.bench.collections import bench_collections
+
+    embedder = load_embedder(settings, log=log)
+    open_or_build(benchmarks(settings)["seed"], index_dir, settings, embedder, log=log)
+    log(f"collections: qa serve --collections with {' then '.join(map(str, plan.collection_counts))} copies of "
+        "the seed index ...")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = {"machine": machine(), "commit": commit(),
+               "collections": bench_collections(index_dir, out_dir, plan.collection_counts)}
+    (out_dir / "bench-collections.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results
 
 
 def run_filters_only(settings: Settings, plan: BenchPlan, index_dir: Path, out_dir: Path, log=log) -> dict:

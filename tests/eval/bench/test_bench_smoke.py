@@ -9,7 +9,7 @@ from pathlib import Path
 
 QA = str(Path(sys.executable).with_name("qa"))
 SECTIONS = {"machine", "commit", "encoder", "search", "layouts", "http", "http_noread", "cold", "build", "memory",
-            "scale", "updates", "targets"}
+            "scale", "updates", "filters", "targets"}
 
 
 def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
@@ -30,6 +30,9 @@ def test_quick_bench_writes_every_section(seed_index_dir, tmp_path):
     assert results["memory"]["serve"]["rss_mb"] > 0 and results["memory"]["index"]["peak_rss_mb"] > 0
     size = results["scale"]["sizes"]["3000"]
     assert 0 <= size["hnsw"]["recall_at_10"] <= 1 and size["bm25"]["query"]["n"] > 0
+    filtered = results["filters"]["sizes"]["3000"]["kinds"]
+    assert set(filtered) == {"flat", "hnsw"} and all(rows[share]["outside"] == 0 and rows[share]["passages"] > 0
+                                                     for rows in filtered.values() for share in ("1%", "10%", "50%"))
     updates = results["updates"]
     assert updates["seed"]["add_s"] > 0 and updates["seed"]["remove_s"] > 0 and updates["2000"]["passages"] == 2000
     assert "## Adding and removing one article" in (tmp_path / "bench.md").read_text()
@@ -47,3 +50,13 @@ def test_the_reading_section_alone_measures_both_servers(seed_index_dir, tmp_pat
         assert reading[label]["http"]["server_took_p50"] > 0
     assert set(reading["reading_added_ms"]) == {"p50", "p95"}
     assert "## Reading: qa serve with and without the reader" in proc.stdout
+
+
+def test_the_collections_section_measures_one_server_per_count(seed_index_dir, tmp_path):
+    proc = subprocess.run([QA, "bench", "--quick", "--only", "collections", "--index-dir", str(seed_index_dir),
+                           "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    collections = json.loads((tmp_path / "bench-collections.json").read_text())["collections"]
+    assert set(collections["collections"]) == {"1", "2"} and collections["rss_ratio"] > 0
+    assert all(m["rss_mb"] > 0 for m in collections["collections"].values())
+    assert "## Collections: one server, one model" in proc.stdout
