@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from index.build_checkpoint import BatchHook, BuildCheckpoint, embed_with_checkpoints
 from index.encoder.embedder import Embedder
 from index.ingest.chunking import ChunkingConfig, Passage, pack_passages, passage_sentences
 from index.ingest.documents import Document, LoadProblem, load_corpus
@@ -28,6 +29,7 @@ class BuildReport:
     passages: int
     problems: list[LoadProblem]
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, plus "total"
+    reused_passages: int = 0  # passages whose vectors came from an interrupted build's checkpoint (--resume)
 
     @property
     def passages_per_second(self) -> float:
@@ -76,11 +78,23 @@ class Prepared:
     token_lists: list[list[str]]
     vectors: np.ndarray  # (passages, dim)
     sentence_vectors: list[np.ndarray]  # per passage, (its sentences, dim)
+    checkpoint: BuildCheckpoint | None = None  # a checkpointed build's saved batches, to remove once written
+    reused_passages: int = 0
+
+
+@dataclass
+class Checkpointing:
+    """How a full build saves its embedding batches (index/build_checkpoint.py)."""
+
+    index_dir: Path
+    resume: bool = False
+    on_batch: BatchHook | None = None  # called after each batch embedded and saved
 
 
 def prepare(documents: list[Document], settings: Settings, embedder: Embedder, progress: bool = True,
-            lap: Callable[[str], None] = lambda stage: None) -> Prepared:
-    """Split, tokenize and embed documents (a full build, or the new ones of an update)."""
+            lap: Callable[[str], None] = lambda stage: None, checkpointing: Checkpointing | None = None) -> Prepared:
+    """Split, tokenize and embed documents (a full build, or the new ones of an update). With
+    `checkpointing`, finished batches of vectors are saved so an interrupted build can resume."""
     by_id = {doc.doc_id: doc for doc in documents}
     config = chunking_config(settings)
     passages = [p for doc in documents for p in pack_passages(doc.text, doc.doc_id, config)]
@@ -90,11 +104,17 @@ def prepare(documents: list[Document], settings: Settings, embedder: Embedder, p
     lap("tokenize")
     # One forward pass gives the passage vector and, pooled over each sentence's tokens, a
     # vector per sentence (the ranking stage compares the question with each sentence).
-    vectors, sentence_vectors = embedder.embed_passages_and_spans(
-        contexts, [sentence_spans_in_context(p, by_id[p.doc_id], c) for p, c in zip(passages, contexts, strict=True)],
-        progress=progress)
+    spans = [sentence_spans_in_context(p, by_id[p.doc_id], c) for p, c in zip(passages, contexts, strict=True)]
+    checkpoint, reused = None, 0
+    if checkpointing is None or not contexts:
+        vectors, sentence_vectors = embedder.embed_passages_and_spans(contexts, spans, progress=progress)
+    else:
+        vectors, sentence_vectors, checkpoint, reused = embed_with_checkpoints(
+            embedder, contexts, spans, settings, checkpointing.index_dir, checkpointing.resume, progress,
+            checkpointing.on_batch)
     lap("embed")
-    return Prepared(passages, token_lists, np.asarray(vectors, dtype=np.float32), list(sentence_vectors))
+    return Prepared(passages, token_lists, np.asarray(vectors, dtype=np.float32), list(sentence_vectors),
+                    checkpoint, reused)
 
 
 def index_manifest_fields(settings: Settings, embedder_dim: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
@@ -111,14 +131,18 @@ def build_index(
     settings: Settings,
     embedder: Embedder,
     progress: bool = True,
+    resume: bool = False,
+    on_batch: BatchHook | None = None,
 ) -> BuildReport:
+    """Build the index; embedding batches are saved as they finish, so that an interrupted build
+    can `resume` (reuse them), and are deleted once the index is written."""
     check_replaceable(index_dir)  # refuse a folder we must not replace before any work is done
     check_writable(index_dir)  # and one we cannot write, rather than after the embedding
     timer = StageTimer()
     seconds, started, lap = timer.seconds, timer.started, timer.lap
     loaded = load_corpus(corpus)
     documents = loaded.documents
-    prepared = prepare(documents, settings, embedder, progress, lap)
+    prepared = prepare(documents, settings, embedder, progress, lap, Checkpointing(Path(index_dir), resume, on_batch))
     lexical = LexicalIndex.build(prepared.token_lists)
     dense = DenseIndex.build(prepared.vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
     manifest_fields: dict[str, Any] = {
@@ -129,6 +153,9 @@ def build_index(
     }
     write_index(index_dir, documents, prepared.passages, dense, lexical, prepared.sentence_vectors,
                 prepared.token_lists, manifest_fields)
+    if prepared.checkpoint is not None:
+        prepared.checkpoint.finish()
     lap("write")
     seconds["total"] = time.perf_counter() - started
-    return BuildReport(Path(index_dir), len(documents), len(prepared.passages), loaded.problems, seconds)
+    return BuildReport(Path(index_dir), len(documents), len(prepared.passages), loaded.problems, seconds,
+                       prepared.reused_passages)

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     overlap_max_chars: int = 120  # a sentence longer than this is not repeated as overlap
     passage_context: Literal["title", "none"] = "title"  # what is prefixed when embedding
 
+    # --- building an index (qa index): resumable embedding (index/build_checkpoint.py) ---
+    # passages per saved batch of vectors: an interrupted build loses at most this many (`qa index --resume`)
+    build_checkpoint_passages: int = Field(2048, ge=1)
+    build_checkpoints: Path | None = None  # where the batches wait; None: <cache_dir>/build-checkpoints
+
     # --- retrieval ---------------------------------------------------------
     default_k: int = 5
     candidates: int = 50  # per retriever, before fusion

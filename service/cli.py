@@ -37,6 +37,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir_for(corpus)
     check_replaceable(index_dir)  # before the model loads: a folder we must not replace is refused at once
     backend = args.backend or settings.index_backend
+    if args.resume and backend != "local":
+        raise CliError("--resume works for local indexes only (--backend local)")
     if backend == "milvus":
         from index.retrieve.backends.milvus import check_uri, connect, is_server
 
@@ -47,13 +49,18 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     embedder = load_embedder(settings, log=log)
     where = "" if backend == "local" else f" (Milvus: {settings.milvus_uri or 'Milvus Lite, a file in the folder'})"
     log(f"Indexing {corpus} into {index_dir}{where} ...")
-    report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
+    if backend == "local":
+        report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet, resume=args.resume)
+    else:
+        report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
     for problem in report.problems:
         log(f"warning: {problem}")
     stages = ", ".join(f"{name} {sec:.2f} s" for name, sec in report.seconds.items() if name != "total")
     log(
         f"Indexed {report.documents} documents, {report.passages} passages in "
-        f"{report.seconds['total']:.1f} s ({report.passages_per_second:.1f} passages/s; {stages}).\n"
+        f"{report.seconds['total']:.1f} s ({report.passages_per_second:.1f} passages/s; {stages})"
+        + (f"; {report.reused_passages} passages reused from the interrupted build" if report.reused_passages else "")
+        + ".\n"
         f"Index: {index_dir}"
         + ("" if index_dir == settings.index_dir else f"\nSearch it with: qa search QUESTION --index-dir {index_dir}")
     )
@@ -234,6 +241,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help=f"where the index is stored (default {settings.index_backend}): local files (bm25s + "
                    "FAISS), or Milvus: a Milvus Lite file in the folder unless QA_MILVUS_URI names a server "
                    "(QA_MILVUS_TOKEN for a secured one); search, eval and serve read it from the manifest")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted build of the same corpus with the same model: reuse the "
+                   f"embedding batches it saved (every {settings.build_checkpoint_passages} passages, in "
+                   "<cache>/build-checkpoints; QA_BUILD_CHECKPOINT_PASSAGES) and embed only the rest; without "
+                   "it a build starts afresh (local backend only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_index)
 

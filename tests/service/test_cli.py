@@ -368,3 +368,8 @@ def test_a_corrupt_reader_graph_is_a_one_line_error_naming_it_and_the_rebuild_co
     assert_one_line_error(proc, "int8.onnx")
     assert "qa build-reader" in proc.stderr
     assert (broken / "int8.onnx").read_bytes() == b"damaged"  # reported, not silently replaced or skipped
+
+
+def test_index_help_offers_resume():
+    proc = qa("index", "--help")
+    assert proc.returncode == 0 and "--resume" in proc.stdout and "interrupted build" in proc.stdout
