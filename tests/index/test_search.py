@@ -61,7 +61,8 @@ def test_result_shape_and_scores_per_mode(searcher):
     assert hybrid["reranked"] is True and hybrid["read"] is True and hybrid["no_answer"] is False
     result = hybrid["results"][0]
     assert set(result) == {"rank", "score", "confidence", "doc_id", "title", "source", "start", "end", "text",
-                           "evidence", "scores", "answer"}
+                           "evidence", "scores", "answer", "metadata"}
+    assert result["metadata"]["title"] == result["title"]
     assert set(result["answer"]) == {"start", "end", "text", "score"} and "章澜" in result["answer"]["text"]
     assert all(0.0 <= r["confidence"] <= 1.0 for r in hybrid["results"])
     assert set(result["evidence"]) == {"start", "end", "text"} and set(result["scores"]) == {"bm25", "dense"}
