@@ -125,6 +125,17 @@ def index_manifest_fields(settings: Settings, embedder_dim: int, fingerprint: di
     }
 
 
+def write_prepared(index_dir: Path, documents: list[Document], prepared: Prepared, settings: Settings,
+                   embedder: Embedder, extra_fields: dict[str, Any] | None = None) -> None:
+    """Build BM25 and the dense index over prepared documents and write them as a whole index."""
+    lexical = LexicalIndex.build(prepared.token_lists)
+    dense = DenseIndex.build(prepared.vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
+    fields: dict[str, Any] = {**index_manifest_fields(settings, embedder.dim, embedder.fingerprint),
+                              "built_at": datetime.now(UTC).isoformat(timespec="seconds"), **(extra_fields or {})}
+    write_index(index_dir, documents, prepared.passages, dense, lexical, prepared.sentence_vectors,
+                prepared.token_lists, fields)
+
+
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -143,16 +154,8 @@ def build_index(
     loaded = load_corpus(corpus)
     documents = loaded.documents
     prepared = prepare(documents, settings, embedder, progress, lap, Checkpointing(Path(index_dir), resume, on_batch))
-    lexical = LexicalIndex.build(prepared.token_lists)
-    dense = DenseIndex.build(prepared.vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
-    manifest_fields: dict[str, Any] = {
-        **index_manifest_fields(settings, embedder.dim, embedder.fingerprint),
-        "corpus_path": str(corpus),
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds_before_write": round(time.perf_counter() - started, 3),
-    }
-    write_index(index_dir, documents, prepared.passages, dense, lexical, prepared.sentence_vectors,
-                prepared.token_lists, manifest_fields)
+    write_prepared(index_dir, documents, prepared, settings, embedder,
+                   {"corpus_path": str(corpus), "build_seconds_before_write": round(time.perf_counter() - started, 3)})
     if prepared.checkpoint is not None:
         prepared.checkpoint.finish()
     lap("write")

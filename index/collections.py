@@ -18,10 +18,9 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from index.build import index_manifest_fields, prepare
+from index.build import prepare, write_prepared
 from index.encoder.embedder import Embedder, check_index_encoder
 from index.ingest.documents import Document
 from index.live import FollowingSearcher
@@ -30,11 +29,9 @@ from index.live.update import distinct_ids
 from index.rank import RankerModel
 from index.read.reader import Reader, load_reader
 from index.retrieve.backends import open_index
-from index.retrieve.dense import DenseIndex
-from index.retrieve.lexical import LexicalIndex
 from index.search import Searcher, load_ranker_model
 from index.settings import Settings
-from index.store import is_index_dir, write_index
+from index.store import is_index_dir
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 NAME_HELP = "1 to 64 letters, digits, _ or -, starting with a letter or digit"
@@ -150,10 +147,4 @@ def build_documents(index_dir: Path, documents: list[Document], settings: Settin
     """A new index in `index_dir` (absent or empty) from `documents`, as `qa index` builds one."""
     if not documents:
         raise CollectionError(422, "documents: a collection is created with at least one document")
-    prepared = prepare(documents, settings, embedder, False)
-    lexical = LexicalIndex.build(prepared.token_lists)
-    dense = DenseIndex.build(prepared.vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
-    fields = {**index_manifest_fields(settings, embedder.dim, embedder.fingerprint),
-              "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    write_index(index_dir, documents, prepared.passages, dense, lexical, prepared.sentence_vectors,
-                prepared.token_lists, fields)
+    write_prepared(index_dir, documents, prepare(documents, settings, embedder, False), settings, embedder)

@@ -13,15 +13,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from eval.bench.report import markdown
-    from eval.bench.run import (
-        FULL,
-        QUICK,
-        run_bench,
-        run_collections_only,
-        run_filters_only,
-        run_milvus_only,
-        run_reading_only,
-    )
+    from eval.bench.run import FULL, QUICK, run_bench
 
     plan = QUICK if args.quick else FULL
     if args.sizes:
@@ -29,38 +21,26 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
                        filter_sizes=tuple(args.sizes))
     out_dir = Path(args.report_dir) if args.report_dir else settings.report_dir
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir
-    if args.only == "milvus":
-        from eval.bench.milvus import markdown_section
-
-        results = run_milvus_only(settings, plan, index_dir, out_dir, log=log)
-        print("\n".join(markdown_section(results["milvus"])))
-        log(f"Wrote {out_dir / 'bench-milvus.json'}")
-        return 0
-    if args.only == "reading":
-        from eval.bench.report import reading_section
-
-        results = run_reading_only(settings, plan, index_dir, out_dir, log=log)
-        print("\n".join(reading_section(results["reading"])))
-        log(f"Wrote {out_dir / 'bench-reading.json'}")
-        return 0
-    if args.only == "collections":
-        from eval.bench.collections import markdown_section as collections_section
-
-        results = run_collections_only(settings, plan, index_dir, out_dir, log=log)
-        print("\n".join(collections_section(results["collections"])))
-        log(f"Wrote {out_dir / 'bench-collections.json'}")
-        return 0
-    if args.only == "filters":
-        from eval.bench.filters import markdown_section
-
-        results = run_filters_only(settings, plan, index_dir, out_dir, log=log)
-        print("\n".join(markdown_section(results["filters"])))
-        log(f"Wrote {out_dir / 'bench-filters.json'}")
+    if args.only:  # one section: its runner, its markdown, its file
+        run_section, section_markdown = _sections()[args.only]
+        results = run_section(settings, plan, index_dir, out_dir, log=log)
+        print("\n".join(section_markdown(results[args.only])))
+        log(f"Wrote {out_dir / f'bench-{args.only}.json'}")
         return 0
     results = run_bench(settings, plan, index_dir, out_dir, log=log)
     print(markdown(results))
     log(f"Wrote {out_dir / 'bench.json'}, bench.md and bench.png in {results['seconds']} s")
     return 0
+
+
+def _sections() -> dict:
+    """`--only NAME`: the function that runs the section alone, and the one that writes its markdown."""
+    from eval.bench import collections, filters, milvus, report, run
+
+    return {"milvus": (run.run_milvus_only, milvus.markdown_section),
+            "reading": (run.run_reading_only, report.reading_section),
+            "collections": (run.run_collections_only, collections.markdown_section),
+            "filters": (run.run_filters_only, filters.markdown_section)}
 
 
 def register(sub: argparse._SubParsersAction, settings: Settings) -> None:
