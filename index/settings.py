@@ -76,12 +76,17 @@ class Settings(BaseSettings):
     # this: the value that flags 5% of the answerable training questions out of fold (qa train-ranker
     # prints it)
     no_answer_threshold: float = 0.1618
-    hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 128
-    # a filter selecting at most this many passages is scanned exactly (its vectors only); a larger
-    # one is searched through a faiss IDSelectorBitmap (on HNSW, a graph walk skipping the rest)
+    # --- the dense index (index/retrieve/dense.py; measured in docs/performance.md) ---
+    hnsw_threshold: int = 200_000  # passages; at or above this the dense index is HNSW, below it exact
+    hnsw_storage: Literal["fp16", "fp32", "sq8"] = "fp16"  # HNSW's stored vectors (fp16: IndexHNSWSQ)
+    hnsw_m: int = 32  # graph neighbours per node (2 x this on the bottom level)
+    hnsw_ef_construction: int = 128  # candidate list while building the graph
+    hnsw_ef_search: int = 768  # candidate list while searching (at least the k asked for)
+    # a filter selecting at most max(filter_exact_passages, filter_exact_share x passages) passages is
+    # scanned exactly (its vectors only); a larger one is searched through a faiss IDSelectorBitmap
+    # (on HNSW, a graph walk skipping the rest)
     filter_exact_passages: int = 2_000
+    filter_exact_share: float = Field(0.02, ge=0.0, le=1.0)
 
     # --- reading (index/read/): the answer span and the reader's "no answer" ---
     reader: bool = True  # False: today's pipeline without reading (qa search --reader off, "reader": false)

@@ -48,7 +48,7 @@ PASSAGES = "passages.jsonl"
 VECTORS = "vectors.npy"  # float32 passage vectors (a flat FAISS index is filled from them on load)
 SENTENCE_VECTORS = "sentence_vectors.npy"  # float16, every passage's sentences in passage order
 SEGMENT_FILES = (DOCUMENTS, PASSAGES, VECTORS, SENTENCE_VECTORS, COUNTS_FILE, VOCAB_FILE)
-DENSE_PREFIX = "dense-"  # dense-<n>.faiss: the HNSW graph over every live passage, at HNSW size only
+DENSE_PREFIX = "dense-"  # dense-<n>.faiss: the HNSW graph and its vectors over every live passage, at HNSW size only
 FileTable = dict[str, dict[str, Any]]  # relative path -> {"bytes", "sha256"}
 
 
@@ -388,7 +388,7 @@ def write_index(
         raise ValueError("passages, token lists and the BM25 index disagree in length")
     with atomic_directory(index_dir) as staging:
         name = segment_name(1)
-        files = write_segment(staging, name, documents, passages, dense.index.reconstruct_n(0, len(dense)),
+        files = write_segment(staging, name, documents, passages, dense.vectors(),
                               np.concatenate(sentence_vectors), np.array([len(v) for v in sentence_vectors]),
                               TermCounts.concat(lexical.parts))
         dense_file = None
@@ -401,6 +401,7 @@ def write_index(
             "corpus_fingerprint": corpus_fingerprint(documents),
             "counts": {"documents": len(documents), "passages": len(passages)},
             "dense_index": dense.kind,
+            "dense": dense.describe(),  # the FAISS type and its parameters (indexes before it: see dense_index)
             "dense_file": dense_file,
             "segments": [segment_entry(name, documents, passages)],
             "next_number": 2,

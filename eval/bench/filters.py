@@ -60,7 +60,9 @@ def bench_filters(n: int, real_vectors: np.ndarray, sentences: list[list[str]], 
     rng = np.random.default_rng(seed)
     vectors = synthetic_vectors(real_vectors, n, rng)
     kinds = {"flat": DenseIndex.build(vectors, n + 1, settings.hnsw_m),
-             "hnsw": DenseIndex.build(vectors, 0, settings.hnsw_m, settings.hnsw_ef_search)}
+             "hnsw": DenseIndex.build(vectors, 0, settings.hnsw_m, settings.hnsw_ef_search,
+                                      settings.hnsw_ef_construction, settings.hnsw_storage)}
+    kinds["hnsw"].release_build_vectors()
     del vectors
     lexical = LexicalIndex.build(synthetic_tokens(sentences, n, rng))
     gc.collect()

@@ -19,10 +19,10 @@ nothing is embedded again.
 
 Dense index: below ``hnsw_threshold`` passages the flat FAISS index is filled from the
 segments' vectors on load (no file to rewrite). At HNSW size a graph over all live passages
-is stored beside the segments: an add inserts the new passages into a copy of it, a remove
-or replace rebuilds it from the stored vectors (no tombstones). Both rewrite the graph's
-file, and a rebuild takes minutes at a million passages: the one cost that still grows
-with the index.
+(with its own float16 copy of their vectors, ``index.retrieve.dense``) is stored beside the
+segments: an add inserts the new passages into a copy of it, a remove or replace rebuilds
+it from the stored vectors (no tombstones). Both rewrite the graph's file, and a rebuild
+takes minutes at a million passages: the one cost that still grows with the index.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from index.store import (
     write_segment,
 )
 
-COMPUTED_FIELDS = ("format_version", "corpus_fingerprint", "counts", "dense_index", "dense_file", "segments",
+COMPUTED_FIELDS = ("format_version", "corpus_fingerprint", "counts", "dense_index", "dense", "dense_file", "segments",
                    "next_number", "files")  # corpus_fingerprint describes a build's corpus: an update drops it
 
 
@@ -163,11 +163,12 @@ def _graph(index_dir: Path, manifest: dict[str, Any], entries: list[dict[str, An
         verify_files(index_dir, {old: manifest["files"][old]})  # copied into the new graph: checked first
         dense = DenseIndex.load(index_dir / old, settings.hnsw_ef_search)
         if len(dense) == manifest["counts"]["passages"]:
-            dense.index.add(np.ascontiguousarray(appended, dtype=np.float32))
+            dense.add(appended)  # into the graph as it was built (its type, storage and parameters)
             return dense
     live = read_live_segments(index_dir, {"files": files}, entries)
     vectors = np.concatenate([segment.vectors[alive] for segment, alive, _ in live])
-    return DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search)
+    return DenseIndex.build(vectors, settings.hnsw_threshold, settings.hnsw_m, settings.hnsw_ef_search,
+                            settings.hnsw_ef_construction, settings.hnsw_storage)
 
 
 def _commit(index_dir: Path, manifest: dict[str, Any], drop: set[str], documents: list[Document],
@@ -202,11 +203,12 @@ def _commit(index_dir: Path, manifest: dict[str, Any], drop: set[str], documents
         report.compacted = len(compact)
     files = {path: entry for e in entries for path, entry in segment_files(files, e["name"]).items()}
     passages = sum(total - dead for total, dead in map(_sizes, entries))
-    dense_file = None
+    dense_file, described = None, {"type": "IndexFlatIP", "storage": "fp32"}  # flat: filled from the segments on load
     if passages >= settings.hnsw_threshold:
         appended = prepared.vectors if prepared is not None and not removed and not compact else None
-        dense_file, table = write_dense(index_dir, number, _graph(index_dir, manifest, entries, files, appended,
-                                                                  settings))
+        graph = _graph(index_dir, manifest, entries, files, appended, settings)
+        dense_file, table = write_dense(index_dir, number, graph)
+        described = graph.describe()
         number += 1
         files.update(table)
     held = live_documents({"segments": entries})
@@ -214,7 +216,7 @@ def _commit(index_dir: Path, manifest: dict[str, Any], drop: set[str], documents
     fields["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     new = {"format_version": FORMAT_VERSION, **fields,
            "counts": {"documents": len(held), "passages": passages},
-           "dense_index": "flat" if dense_file is None else "hnsw", "dense_file": dense_file,
+           "dense_index": "flat" if dense_file is None else "hnsw", "dense": described, "dense_file": dense_file,
            "segments": entries, "next_number": number, "files": files}
     install_manifest(index_dir, new)
     remove_strays(index_dir, new)  # segments and graphs the new manifest no longer names
