@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval.bench.distractors import markdown_section as distractors_section
 from eval.bench.filters import markdown_section as filters_section
 from eval.bench.milvus import markdown_section
 from eval.bench.search import NOREAD, UNRANKED
@@ -93,6 +94,7 @@ def markdown(results: dict) -> str:
         *_updates_section(results.get("updates")),
         *markdown_section(results.get("milvus")),
         *(["", *filters_section(results["filters"])] if results.get("filters") else []),
+        *distractors_section(results.get("distractors")),
     ]
     return "\n".join(parts) + "\n"
 
