@@ -37,8 +37,6 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = Path(args.index_dir) if args.index_dir else settings.index_dir_for(corpus)
     check_replaceable(index_dir)  # before the model loads: a folder we must not replace is refused at once
     backend = args.backend or settings.index_backend
-    if args.resume and backend != "local":
-        raise CliError("--resume works for local indexes only (--backend local)")
     if backend == "milvus":
         from index.retrieve.backends.milvus import check_uri, connect, is_server
 
@@ -49,10 +47,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     embedder = load_embedder(settings, log=log)
     where = "" if backend == "local" else f" (Milvus: {settings.milvus_uri or 'Milvus Lite, a file in the folder'})"
     log(f"Indexing {corpus} into {index_dir}{where} ...")
-    if backend == "local":
-        report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet, resume=args.resume)
-    else:
-        report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet)
+    report = build_index(corpus, index_dir, settings, embedder, progress=not args.quiet, resume=args.resume)
     for problem in report.problems:
         log(f"warning: {problem}")
     stages = ", ".join(f"{name} {sec:.2f} s" for name, sec in report.seconds.items() if name != "total")
@@ -245,7 +240,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
                    help="continue an interrupted build of the same corpus with the same model: reuse the "
                    f"embedding batches it saved (every {settings.build_checkpoint_passages} passages, in "
                    "<cache>/build-checkpoints; QA_BUILD_CHECKPOINT_PASSAGES) and embed only the rest; without "
-                   "it a build starts afresh (local backend only)")
+                   "it a build starts afresh (either backend)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_index)
 

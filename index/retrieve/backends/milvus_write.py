@@ -18,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from index.build import BuildReport, Prepared, StageTimer, index_manifest_fields, passage_context_text, prepare
+from index.build import (
+    BuildReport,
+    Checkpointing,
+    Prepared,
+    StageTimer,
+    index_manifest_fields,
+    passage_context_text,
+    prepare,
+)
+from index.build_checkpoint import BatchHook
 from index.encoder.embedder import Embedder, check_index_encoder
 from index.ingest.documents import Document, load_corpus
 from index.live.lock import writer_lock
@@ -76,18 +85,25 @@ def _write_prepared(store: MilvusStore, documents: list[Document], prepared, set
 
 
 def build_milvus_index(corpus: Path, index_dir: Path, settings: Settings, embedder: Embedder,
-                       progress: bool = True) -> BuildReport:
-    """Like index.build.build_index, into Milvus: a Lite file in the folder, or the server at milvus_uri."""
+                       progress: bool = True, resume: bool = False, on_batch: BatchHook | None = None) -> BuildReport:
+    """Like index.build.build_index, into Milvus: a Lite file in the folder, or the server at milvus_uri.
+    The embedding batches are saved as a local build saves them (index/build_checkpoint.py: keyed by
+    the encoder, the chunking and the texts, never by the backend), so an interrupted build can
+    `resume`; they are deleted once the collections are written and the folder swapped in."""
     _check_target(index_dir, settings)
     timer = StageTimer()
     seconds, started, lap = timer.seconds, timer.started, timer.lap
     loaded = load_corpus(corpus)
-    prepared = prepare(loaded.documents, settings, embedder, progress, lap)
+    prepared = prepare(loaded.documents, settings, embedder, progress, lap,
+                       Checkpointing(Path(index_dir), resume, on_batch))
     fields = index_manifest_fields(settings, embedder.dim, embedder.fingerprint)
     _write_build(index_dir, settings, loaded.documents, prepared, {**fields, "corpus_path": str(corpus)})
+    if prepared.checkpoint is not None:
+        prepared.checkpoint.finish()
     lap("milvus")
     seconds["total"] = time.perf_counter() - started
-    return BuildReport(Path(index_dir), len(loaded.documents), len(prepared.passages), loaded.problems, seconds)
+    return BuildReport(Path(index_dir), len(loaded.documents), len(prepared.passages), loaded.problems, seconds,
+                       prepared.reused_passages)
 
 
 def copy_local_index(local_dir: Path, index_dir: Path, settings: Settings) -> BuildReport:
